@@ -1,0 +1,7 @@
+import { checkHealth } from '../lib/health';
+import { httpHandler, json } from '../lib/http';
+
+export const handler = httpHandler(async (_req, deps) => {
+  const { healthy, body } = await checkHealth(deps);
+  return json(healthy ? 200 : 503, body);
+});

@@ -1,0 +1,7 @@
+import { NotFoundError } from '../lib/errors';
+import { httpHandler } from '../lib/http';
+
+/** Catch-all route: unknown paths get the API's JSON error shape, not the gateway's. */
+export const handler = httpHandler(async (req) => {
+  throw new NotFoundError(`no endpoint ${req.method} ${req.path}; see the README for the list of endpoints`);
+});

@@ -1,0 +1,78 @@
+/**
+ * SQS, S3 and Redis clients, created once per process from config and shared by every
+ * handler in it. Domain modules take a `Clients` argument so tests can hand in their own.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import Redis from 'ioredis';
+import { config, type Config } from './config';
+
+export interface Clients {
+  config: Config;
+  sqs: SQSClient;
+  s3: S3Client;
+  redis: Redis;
+  /** Redis key under this deployment's prefix. */
+  key: (...parts: string[]) => string;
+}
+
+function awsClientOptions(cfg: Config) {
+  const local = cfg.aws.endpoint !== undefined;
+  return {
+    region: cfg.aws.region,
+    ...(local
+      ? {
+          endpoint: cfg.aws.endpoint,
+          // Emulators accept any credentials; real AWS uses the default provider chain.
+          credentials: cfg.aws.emulatorCredentials,
+        }
+      : {}),
+    maxAttempts: 2,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: cfg.limits.dependencyTimeoutMs,
+      requestTimeout: cfg.limits.dependencyTimeoutMs * 5,
+    }),
+  };
+}
+
+export function createRedis(cfg: Config, opts: { name?: string } = {}): Redis {
+  return new Redis(cfg.redis.url, {
+    connectionName: opts.name,
+    connectTimeout: cfg.limits.dependencyTimeoutMs,
+    // Fail commands after a bounded wait instead of queueing forever while Redis is down,
+    // so the API answers 503 quickly and recovers by itself when Redis returns.
+    commandTimeout: cfg.limits.dependencyTimeoutMs,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    lazyConnect: false,
+  });
+}
+
+export function createClients(cfg: Config = config()): Clients {
+  const redis = createRedis(cfg, { name: 'image-pipeline' });
+  // ioredis emits 'error' on every failed reconnect; without a listener Node prints each one.
+  redis.on('error', () => undefined);
+  const aws = awsClientOptions(cfg);
+  return {
+    config: cfg,
+    sqs: new SQSClient(aws),
+    s3: new S3Client({ ...aws, forcePathStyle: cfg.aws.endpoint !== undefined }),
+    redis,
+    key: (...parts) => [cfg.redis.prefix, ...parts].join(':'),
+  };
+}
+
+let shared: Clients | undefined;
+
+/** The process-wide clients, created on first use. */
+export function clients(): Clients {
+  shared ??= createClients();
+  return shared;
+}
+
+export async function closeClients(c: Clients): Promise<void> {
+  c.sqs.destroy();
+  c.s3.destroy();
+  c.redis.disconnect();
+}

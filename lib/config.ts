@@ -1,0 +1,120 @@
+/**
+ * The one place that reads environment variables. Every variable is parsed and
+ * validated once; a bad value stops the process with a message naming it.
+ * Empty strings count as unset, because serverless.yml forwards unset variables as ''.
+ */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function str(env: Env, name: string, def: string): string {
+  return read(env, name) ?? def;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true/false (or 1/0), got ${JSON.stringify(raw)}`);
+}
+
+function url(env: Env, name: string, def: string | undefined, protocols: string[]): string | undefined {
+  const raw = read(env, name) ?? def;
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')}), got ${JSON.stringify(raw)}`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function name(env: Env, varName: string, def: string, pattern: RegExp, rule: string): string {
+  const v = str(env, varName, def);
+  if (!pattern.test(v)) throw new ConfigError(`${varName} ${rule}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const FIFO_NAME = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function loadConfig(env: Env = process.env) {
+  const host = str(env, 'HOST', '127.0.0.1');
+  const port = int(env, 'PORT', 8000, 1, 65535);
+  return {
+    stage: str(env, 'STAGE', 'local'),
+    version: str(env, 'APP_VERSION', '0.1.0'),
+    logLevel: name(env, 'LOG_LEVEL', 'info', /^(debug|info|warn|error|silent)$/, 'must be debug, info, warn, error or silent'),
+    http: {
+      host,
+      port,
+      /** serverless-offline's internal Lambda-invoke port; must differ between stacks on one machine. */
+      lambdaPort: int(env, 'LAMBDA_PORT', 3002, 1, 65535),
+      publicUrl: url(env, 'PUBLIC_URL', `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, ['http:', 'https:'])!,
+    },
+    aws: {
+      region: name(env, 'AWS_REGION', 'us-east-1', /^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
+      /** Unset = real AWS. `npm start` points it at the embedded emulator unless you set it. */
+      endpoint: url(env, 'AWS_ENDPOINT_URL', undefined, ['http:', 'https:']),
+      emulatorPort: int(env, 'EMULATOR_PORT', 4566, 1, 65535),
+      queueName: name(env, 'QUEUE_NAME', 'image-tasks.fifo', FIFO_NAME, 'must be 1-75 letters, digits, - or _ followed by .fifo'),
+      dlqName: name(env, 'DLQ_NAME', 'image-tasks-dlq.fifo', FIFO_NAME, 'must be 1-75 letters, digits, - or _ followed by .fifo'),
+      /** Set by CloudFormation on AWS; resolved with GetQueueUrl when unset. */
+      queueUrl: url(env, 'QUEUE_URL', undefined, ['http:', 'https:']),
+      dlqUrl: url(env, 'DLQ_URL', undefined, ['http:', 'https:']),
+      bucket: name(env, 'BUCKET_NAME', 'image-pipeline-local', BUCKET, 'must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)'),
+      visibilityTimeoutS: int(env, 'VISIBILITY_TIMEOUT_S', 60, 1, 43200),
+      maxReceiveCount: int(env, 'MAX_RECEIVE_COUNT', 3, 1, 1000),
+      presignTtlS: int(env, 'PRESIGN_TTL_S', 3600, 1, 604800),
+      /**
+       * Used only with an emulator endpoint (which accepts any keys). serverless-offline
+       * hands handlers only the variables serverless.yml lists, hence the *_LOCAL names.
+       */
+      emulatorCredentials: {
+        accessKeyId: read(env, 'AWS_ACCESS_KEY_ID') ?? read(env, 'AWS_ACCESS_KEY_ID_LOCAL') ?? 'test',
+        secretAccessKey: read(env, 'AWS_SECRET_ACCESS_KEY') ?? read(env, 'AWS_SECRET_ACCESS_KEY_LOCAL') ?? 'test',
+      },
+    },
+    redis: {
+      url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
+      /** Every key this deployment writes starts with `${prefix}:`, so runs can share one Redis. */
+      prefix: name(env, 'REDIS_PREFIX', 'ip', /^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -'),
+      /** `npm start` only: start a private redis-server when nothing answers at REDIS_URL. */
+      autostart: bool(env, 'REDIS_AUTOSTART', true),
+    },
+    limits: {
+      maxSlowDelayS: int(env, 'MAX_SLOW_DELAY_S', 25, 0, 28),
+      dependencyTimeoutMs: int(env, 'DEPENDENCY_TIMEOUT_MS', 2000, 100, 30000),
+    },
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+let cached: Config | undefined;
+
+/** The process's configuration, read on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

@@ -1,0 +1,62 @@
+/**
+ * Typed errors. Domain code throws these; lib/http.ts maps them to statuses in one place.
+ * `retryable` tells queue consumers whether another delivery could succeed.
+ */
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  readonly retryable: boolean = false;
+  readonly field?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(message: string, opts: { field?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.field = opts.field;
+    this.details = opts.details;
+  }
+}
+
+export class ValidationError extends AppError {
+  readonly status = 400;
+  readonly code = 'validation_error';
+}
+
+export class NotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+
+export class MethodNotAllowedError extends AppError {
+  readonly status = 405;
+  readonly code = 'method_not_allowed';
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
+/** A dependency (Redis, SQS, S3) did not answer or answered with a server-side error. */
+export class DependencyUnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'dependency_unavailable';
+  override readonly retryable = true;
+  constructor(readonly dependency: string, message: string, cause?: unknown) {
+    super(message, { cause, details: { dependency } });
+  }
+}
+
+export class InternalError extends AppError {
+  readonly status = 500;
+  readonly code = 'internal_error';
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}

@@ -1,0 +1,127 @@
+/**
+ * The seam between API Gateway (HTTP API, payload v2) events and domain code.
+ * `httpHandler` parses the event, runs the endpoint, maps typed errors to statuses in one
+ * place, records request stats, and logs one line per request. An uncaught exception
+ * would otherwise reach serverless-offline, which answers it as HTTP 200.
+ */
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { clients, type Clients } from './clients';
+import { AppError, InternalError, ValidationError } from './errors';
+import { errorFields, log } from './log';
+import { recordRequestEnd, recordRequestStart } from './stats';
+
+export interface Request {
+  method: string;
+  path: string;
+  /** "GET /api/health/": the route as declared, used to group stats. */
+  route: string;
+  query: Record<string, string>;
+  pathParams: Record<string, string>;
+  headers: Record<string, string>;
+  body: Buffer;
+  requestId: string;
+}
+
+export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+export type Endpoint = (req: Request, deps: Clients) => Promise<Response>;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function binary(data: Buffer, contentType: string, filename: string): Response {
+  return {
+    statusCode: 200,
+    isBase64Encoded: true,
+    headers: {
+      'content-type': contentType,
+      'content-length': String(data.length),
+      'content-disposition': `inline; filename="${filename}"`,
+      'cache-control': 'no-store',
+    },
+    body: data.toString('base64'),
+  };
+}
+
+export function errorBody(e: AppError) {
+  return {
+    error: {
+      code: e.code,
+      message: e.message,
+      ...(e.field ? { field: e.field } : {}),
+      ...(e.details ?? {}),
+    },
+  };
+}
+
+export function errorResponse(e: unknown, requestId: string): Response {
+  const appError = e instanceof AppError ? e : new InternalError('internal error; see the server log for request ' + requestId);
+  return json(appError.status, errorBody(appError), { 'x-request-id': requestId });
+}
+
+export function parseEvent(event: APIGatewayProxyEventV2, requestId: string = randomUUID()): Request {
+  const method = event.requestContext?.http?.method ?? 'GET';
+  const routeKey = event.routeKey && event.routeKey !== '$default' ? event.routeKey : `${method} ${event.rawPath}`;
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+  const pathParams: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) pathParams[k] = v;
+  const raw = event.body ?? '';
+  return {
+    method,
+    path: event.rawPath ?? '/',
+    route: routeKey,
+    query,
+    pathParams,
+    headers,
+    body: event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8'),
+    requestId,
+  };
+}
+
+/** Parses a JSON request body into an object, or explains what is wrong with it. */
+export function jsonBody(req: Request): Record<string, unknown> {
+  if (req.body.length === 0) return {};
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new ValidationError(`body must be JSON sent with Content-Type: application/json (got ${type})`, { field: 'body' });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(req.body.toString('utf8'));
+  } catch (e) {
+    throw new ValidationError(`body is not valid JSON: ${(e as Error).message}`, { field: 'body' });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ValidationError('body must be a JSON object', { field: 'body' });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function httpHandler(endpoint: Endpoint, getDeps: () => Clients = clients) {
+  return async (event: APIGatewayProxyEventV2, context?: Context): Promise<Response> => {
+    const started = performance.now();
+    // serverless-offline gives every event the same requestContext.requestId; the invocation id is unique.
+    const req = parseEvent(event, context?.awsRequestId ?? randomUUID());
+    const deps = getDeps();
+    recordRequestStart(deps);
+    let res: Response;
+    try {
+      res = await endpoint(req, deps);
+    } catch (e) {
+      res = errorResponse(e, req.requestId);
+      if (res.statusCode >= 500) log.error('request failed', { route: req.route, request_id: req.requestId, ...errorFields(e) });
+    }
+    const ms = performance.now() - started;
+    res.headers = { ...res.headers, 'x-request-id': req.requestId, 'x-response-time-ms': ms.toFixed(1) };
+    await recordRequestEnd(deps, req.route, res.statusCode, ms);
+    log.info('request', { method: req.method, path: req.path, route: req.route, status: res.statusCode, ms: Math.round(ms * 10) / 10, request_id: req.requestId });
+    return res;
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Source images live in the bucket under `source/`. Names are plain file names checked
+ * against one pattern before any storage call, so no request can address anything
+ * outside that prefix (no paths, no "..", no encoded separators).
+ */
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import sharp from 'sharp';
+import type { Clients } from './clients';
+import { dependency } from './dependencies';
+import { NotFoundError, ValidationError } from './errors';
+
+export const SOURCE_PREFIX = 'source/';
+export const DEFAULT_IMAGE = 'sample_4k.jpg';
+export const IMAGE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(jpe?g|png|webp|avif|tiff?)$/i;
+const NAME_RULE =
+  "must be an image file name such as sample_4k.jpg: 1-100 letters, digits, '.', '_' or '-', ending in .jpg, .jpeg, .png, .webp, .avif, .tif or .tiff, with no path";
+
+const CONTENT_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+};
+
+export function contentTypeFor(name: string): string {
+  return CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Returns the name if it is a safe image file name, else throws a ValidationError for `field`. */
+export function validateImageName(raw: unknown, field = 'name'): string {
+  if (typeof raw !== 'string' || raw.length === 0) throw new ValidationError(`${field} ${NAME_RULE}`, { field });
+  if (!IMAGE_FILE.test(raw) || raw.includes('..')) {
+    throw new ValidationError(`${field} ${NAME_RULE}; got ${JSON.stringify(raw.slice(0, 120))}`, { field });
+  }
+  return raw;
+}
+
+function isMissing(e: unknown): boolean {
+  const name = (e as Error)?.name;
+  return name === 'NoSuchKey' || name === 'NotFound' || (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
+}
+
+export interface StoredImage {
+  name: string;
+  bytes: number;
+  last_modified: string | null;
+}
+
+export async function listImages(deps: Clients): Promise<StoredImage[]> {
+  const images: StoredImage[] = [];
+  let token: string | undefined;
+  do {
+    const page = await dependency('s3', () =>
+      deps.s3.send(new ListObjectsV2Command({ Bucket: deps.config.aws.bucket, Prefix: SOURCE_PREFIX, ContinuationToken: token })),
+    );
+    for (const o of page.Contents ?? []) {
+      const name = o.Key!.slice(SOURCE_PREFIX.length);
+      if (IMAGE_FILE.test(name)) images.push({ name, bytes: o.Size ?? 0, last_modified: o.LastModified?.toISOString() ?? null });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return images.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function notFound(name: string): NotFoundError {
+  return new NotFoundError(`image ${JSON.stringify(name)} does not exist; GET /api/image/info/ lists the available images`, {
+    field: 'name',
+  });
+}
+
+export async function readImage(deps: Clients, name: string): Promise<{ bytes: Buffer; contentType: string; etag?: string }> {
+  try {
+    const res = await dependency('s3', () => deps.s3.send(new GetObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name })));
+    const bytes = Buffer.from(await res.Body!.transformToByteArray());
+    return { bytes, contentType: res.ContentType || contentTypeFor(name), etag: res.ETag };
+  } catch (e) {
+    if (isMissing(e)) throw notFound(name);
+    throw e;
+  }
+}
+
+export async function presignImage(deps: Clients, name: string): Promise<string> {
+  return getSignedUrl(deps.s3, new GetObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name }), {
+    expiresIn: deps.config.aws.presignTtlS,
+  });
+}
+
+export async function headImage(deps: Clients, name: string) {
+  try {
+    return await dependency('s3', () => deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name })));
+  } catch (e) {
+    if (isMissing(e)) throw notFound(name);
+    throw e;
+  }
+}
+
+export type ImageMetadata = Awaited<ReturnType<typeof describeImage>>;
+
+/** What sharp reads from the image header, in the API's field names. */
+export async function describeImage(bytes: Buffer) {
+  const m = await sharp(bytes).metadata();
+  return {
+    width: m.width ?? null,
+    height: m.height ?? null,
+    megapixels: m.width && m.height ? Math.round((m.width * m.height) / 1e4) / 100 : null,
+    format: m.format ?? null,
+    channels: m.channels ?? null,
+    color_space: m.space ?? null,
+    bit_depth: m.depth ?? null,
+    density_dpi: m.density ?? null,
+    chroma_subsampling: m.chromaSubsampling ?? null,
+    progressive: m.isProgressive ?? false,
+    has_alpha: m.hasAlpha ?? false,
+    has_exif: m.exif !== undefined,
+    has_icc_profile: m.icc !== undefined,
+    orientation: m.orientation ?? null,
+  };
+}
+
+// Metadata is derived from immutable bytes, so caching it per ETag is always correct.
+const metadataCache = new Map<string, ImageMetadata>();
+const METADATA_CACHE_MAX = 256;
+
+export async function imageInfo(deps: Clients, name: string) {
+  const head = await headImage(deps, name);
+  const cacheKey = `${name}|${head.ETag}`;
+  let meta = metadataCache.get(cacheKey);
+  if (!meta) {
+    meta = await describeImage((await readImage(deps, name)).bytes);
+    if (metadataCache.size >= METADATA_CACHE_MAX) metadataCache.delete(metadataCache.keys().next().value!);
+    metadataCache.set(cacheKey, meta);
+  }
+  return {
+    name,
+    bytes: head.ContentLength ?? null,
+    content_type: head.ContentType ?? contentTypeFor(name),
+    etag: head.ETag?.replace(/"/g, '') ?? null,
+    last_modified: head.LastModified?.toISOString() ?? null,
+    ...meta,
+  };
+}

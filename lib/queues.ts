@@ -1,0 +1,30 @@
+/**
+ * Queue URL lookup. On AWS the URLs come from CloudFormation through QUEUE_URL/DLQ_URL;
+ * locally they are resolved once with GetQueueUrl. Emulators match queue URLs by exact
+ * string, so only ever use the URL the service returned.
+ */
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import type { Clients } from './clients';
+import { dependency } from './dependencies';
+
+const cache = new Map<string, Promise<string>>();
+
+async function lookup(deps: Clients, queueName: string, configured: string | undefined): Promise<string> {
+  if (configured) return configured;
+  const key = `${deps.config.aws.endpoint ?? 'aws'}|${queueName}`;
+  let p = cache.get(key);
+  if (!p) {
+    p = dependency('sqs', async () => (await deps.sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).QueueUrl!);
+    cache.set(key, p);
+    // A failed lookup must not be cached: the emulator may simply not be up yet.
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+export const taskQueueUrl = (deps: Clients) => lookup(deps, deps.config.aws.queueName, deps.config.aws.queueUrl);
+export const deadLetterQueueUrl = (deps: Clients) => lookup(deps, deps.config.aws.dlqName, deps.config.aws.dlqUrl);
+
+export function forgetQueueUrls(): void {
+  cache.clear();
+}

@@ -1,0 +1,167 @@
+/**
+ * Request statistics shared by every API instance through Redis: counts by route and
+ * status, latency histograms, in-flight requests per instance, and each instance's
+ * process figures. Recording never fails or delays a request: when Redis is not
+ * connected the sample is skipped (and counted locally as dropped).
+ */
+import os from 'node:os';
+import { threadId } from 'node:worker_threads';
+import type { Clients } from './clients';
+import { dependency } from './dependencies';
+import { bucketIndex, percentile, round } from './histogram';
+
+const INSTANCE_TTL_S = 60;
+const startedAt = Date.now();
+export const instanceId = `${os.hostname()}:${process.pid}:${threadId}`;
+let droppedSamples = 0;
+
+function redisReady(deps: Clients): boolean {
+  return deps.redis.status === 'ready';
+}
+
+function processFigures() {
+  const mem = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  const uptimeS = process.uptime();
+  return {
+    id: instanceId,
+    pid: process.pid,
+    host: os.hostname(),
+    started_at: new Date(startedAt).toISOString(),
+    uptime_s: round(uptimeS, 1),
+    memory_mb: { rss: round(mem.rss / 2 ** 20), heap_used: round(mem.heapUsed / 2 ** 20), external: round(mem.external / 2 ** 20) },
+    cpu: {
+      user_s: round(cpu.user / 1e6, 2),
+      system_s: round(cpu.system / 1e6, 2),
+      // Average over the process's life, as a share of one core.
+      percent: round(((cpu.user + cpu.system) / 1e6 / Math.max(uptimeS, 0.001)) * 100, 1),
+    },
+  };
+}
+
+export function recordRequestStart(deps: Clients): void {
+  if (!redisReady(deps)) return;
+  deps.redis.hincrby(deps.key('stats', 'inflight'), instanceId, 1).catch(() => undefined);
+}
+
+export async function recordRequestEnd(deps: Clients, route: string, status: number, ms: number): Promise<void> {
+  if (!redisReady(deps)) {
+    droppedSamples++;
+    return;
+  }
+  const k = (...p: string[]) => deps.key('stats', ...p);
+  const bucket = String(bucketIndex(ms));
+  try {
+    await deps.redis
+      .multi()
+      .setnx(k('since'), new Date().toISOString())
+      .hincrby(k('requests'), `${route}|${status}`, 1)
+      .hincrby(k('latency', route), bucket, 1)
+      .hincrbyfloat(k('latency', route), 'sum', ms)
+      .hincrby(k('latency', route), 'count', 1)
+      .sadd(k('routes'), route)
+      .hincrby(k('inflight'), instanceId, -1)
+      .sadd(k('instances'), instanceId)
+      .set(k('instance', instanceId), JSON.stringify({ ...processFigures(), last_seen: Date.now() }), 'EX', INSTANCE_TTL_S)
+      .exec();
+  } catch {
+    droppedSamples++;
+  }
+}
+
+function latencySummary(hash: Record<string, string>) {
+  const counts = new Map<number, number>();
+  for (const [field, v] of Object.entries(hash)) if (/^\d+$/.test(field)) counts.set(Number(field), Number(v));
+  const count = Number(hash.count ?? 0);
+  return {
+    counts,
+    summary: {
+      count,
+      mean: count ? round(Number(hash.sum ?? 0) / count) : null,
+      p50: round(percentile(counts, 50)),
+      p95: round(percentile(counts, 95)),
+      p99: round(percentile(counts, 99)),
+    },
+  };
+}
+
+export async function readStats(deps: Clients) {
+  const k = (...p: string[]) => deps.key('stats', ...p);
+  return dependency('redis', async () => {
+    const [since, requests, routes, inflight, instanceIds] = await Promise.all([
+      deps.redis.get(k('since')),
+      deps.redis.hgetall(k('requests')),
+      deps.redis.smembers(k('routes')),
+      deps.redis.hgetall(k('inflight')),
+      deps.redis.smembers(k('instances')),
+    ]);
+    const latencyHashes = await Promise.all(routes.map((r) => deps.redis.hgetall(k('latency', r))));
+    const instanceDocs = instanceIds.length ? await deps.redis.mget(instanceIds.map((id) => k('instance', id))) : [];
+
+    const instances = [];
+    const gone: string[] = [];
+    for (let i = 0; i < instanceIds.length; i++) {
+      const doc = instanceDocs[i];
+      if (!doc) gone.push(instanceIds[i]);
+      else {
+        const parsed = JSON.parse(doc);
+        instances.push({ ...parsed, last_seen_s_ago: round((Date.now() - parsed.last_seen) / 1000, 1) });
+      }
+    }
+    // Instances whose record expired stopped long ago: forget them and their in-flight counts.
+    if (gone.length) await deps.redis.multi().srem(k('instances'), ...gone).hdel(k('inflight'), ...gone).exec();
+
+    const byEndpoint: Record<string, { total: number; by_status: Record<string, number>; latency_ms: ReturnType<typeof latencySummary>['summary'] }> = {};
+    const all = new Map<number, number>();
+    let allSum = 0;
+    routes.forEach((route, i) => {
+      const { counts, summary } = latencySummary(latencyHashes[i]);
+      for (const [b, c] of counts) all.set(b, (all.get(b) ?? 0) + c);
+      allSum += Number(latencyHashes[i].sum ?? 0);
+      byEndpoint[route] = { total: 0, by_status: {}, latency_ms: summary };
+    });
+    let total = 0;
+    const byStatus: Record<string, number> = {};
+    for (const [field, v] of Object.entries(requests)) {
+      const sep = field.lastIndexOf('|');
+      const route = field.slice(0, sep);
+      const status = field.slice(sep + 1);
+      const n = Number(v);
+      total += n;
+      byStatus[status] = (byStatus[status] ?? 0) + n;
+      const e = (byEndpoint[route] ??= { total: 0, by_status: {}, latency_ms: latencySummary({}).summary });
+      e.total += n;
+      e.by_status[status] = (e.by_status[status] ?? 0) + n;
+    }
+    const liveIds = new Set(instances.map((i) => i.id));
+    const inFlight = Object.entries(inflight)
+      .filter(([id]) => liveIds.has(id) || id === instanceId)
+      .reduce((a, [, v]) => a + Math.max(0, Number(v)), 0);
+    const totalCount = [...all.values()].reduce((a, b) => a + b, 0);
+
+    return {
+      since,
+      requests: {
+        total,
+        by_status: byStatus,
+        by_endpoint: byEndpoint,
+        // This request is still running, so in_flight is at least 1.
+        in_flight: inFlight,
+        latency_ms: {
+          count: totalCount,
+          mean: totalCount ? round(allSum / totalCount) : null,
+          p50: round(percentile(all, 50)),
+          p95: round(percentile(all, 95)),
+          p99: round(percentile(all, 99)),
+        },
+      },
+      instances,
+      this_instance: { ...processFigures(), dropped_stat_samples: droppedSamples },
+      system: {
+        loadavg: os.loadavg().map((n) => round(n, 2)),
+        cpus: os.cpus().length,
+        memory_mb: { total: round(os.totalmem() / 2 ** 20, 0), free: round(os.freemem() / 2 ** 20, 0) },
+      },
+    };
+  });
+}

@@ -1,0 +1,32 @@
+/** Request-value checks whose errors name the field and the allowed range. */
+import { ValidationError } from './errors';
+
+const DECIMAL = /^[+]?(\d+(\.\d*)?|\.\d+)$/;
+
+/**
+ * A number within [min, max]. Accepts JSON numbers and plain decimal strings (query
+ * strings are text); rejects hex, exponents, NaN, Infinity and empty strings.
+ */
+export function numberInRange(raw: unknown, field: string, min: number, max: number, opts: { integer?: boolean; unit?: string } = {}): number {
+  const what = opts.integer ? 'an integer' : 'a number';
+  const range = `${what} from ${min} to ${max}${opts.unit ? ` ${opts.unit}` : ''}`;
+  let n: number;
+  if (typeof raw === 'number') n = raw;
+  else if (typeof raw === 'string' && DECIMAL.test(raw.trim())) n = Number(raw.trim());
+  else throw new ValidationError(`${field} must be ${range}; got ${JSON.stringify(raw)?.slice(0, 60) ?? String(raw)}`, { field, details: { min, max } });
+  if (!Number.isFinite(n) || n < min || n > max || (opts.integer && !Number.isInteger(n))) {
+    throw new ValidationError(`${field} must be ${range}; got ${String(raw).slice(0, 60)}`, { field, details: { min, max } });
+  }
+  return n;
+}
+
+export function optionalNumberInRange(
+  raw: unknown,
+  field: string,
+  def: number,
+  min: number,
+  max: number,
+  opts: { integer?: boolean; unit?: string } = {},
+): number {
+  return raw === undefined ? def : numberInRange(raw, field, min, max, opts);
+}

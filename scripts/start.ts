@@ -1,0 +1,181 @@
+/**
+ * `npm start`: the whole system on one machine with no configuration.
+ *   1. checks the ports it needs are free (a clear message if not),
+ *   2. Redis at REDIS_URL, or a private redis-server when nothing answers there,
+ *   3. the embedded AWS emulator (fauxqs) unless AWS_ENDPOINT_URL points elsewhere,
+ *   4. queues, bucket and sample images, created idempotently,
+ *   5. serverless-offline serving the API,
+ * then prints where everything is, and stops what it started on Ctrl-C / SIGTERM.
+ */
+import path from 'node:path';
+import Redis from 'ioredis';
+import { closeClients, createClients } from '../lib/clients';
+import { ConfigError, loadConfig, type Config } from '../lib/config';
+import { provision } from '../lib/resources';
+import { findBinary, probePort, startService, stopService, waitFor, type Service } from './local/processes';
+
+const ROOT = path.resolve(__dirname, '..');
+const services: Service[] = [];
+let shuttingDown = false;
+
+class StartupError extends Error {}
+
+function say(msg: string) {
+  process.stdout.write(`[start] ${msg}\n`);
+}
+
+async function ensurePortFree(host: string, port: number, variable: string, what: string) {
+  try {
+    await probePort(host, port);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new StartupError(
+        `port ${port} on ${host} (${what}) is already in use. Is another \`npm start\` running? ` +
+          `Stop it, or choose another port: ${variable}=<port> npm start`,
+      );
+    }
+    throw new StartupError(`cannot listen on ${host}:${port} (${what}, ${variable}): ${code ?? (e as Error).message}`);
+  }
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function ensureRedis(cfg: Config): Promise<string> {
+  const url = cfg.redis.url;
+  if (await redisAnswers(url)) return `${url} (already running)`;
+  const { hostname, port } = new URL(url);
+  const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname);
+  const binary = findBinary('redis-server');
+  if (!cfg.redis.autostart || !local || !binary) {
+    const why = !cfg.redis.autostart ? 'REDIS_AUTOSTART is off' : !local ? 'REDIS_URL is not on this machine' : 'no redis-server binary on PATH';
+    throw new StartupError(
+      `nothing answers at REDIS_URL=${url} and no private Redis can be started (${why}).\n` +
+        `  Get Redis: Debian/Ubuntu \`sudo apt-get install redis-server\`, macOS \`brew install redis\`,\n` +
+        `  or Docker \`docker run -p 6379:6379 redis:7\`; or point REDIS_URL at one you have.`,
+    );
+  }
+  const redisPort = port || '6379';
+  services.push(
+    startService('redis', binary, ['--port', redisPort, '--bind', hostname === 'localhost' ? '127.0.0.1' : hostname.replace(/[[\]]/g, ''), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes']),
+  );
+  await waitFor('private redis-server', 10_000, async () => ((await redisAnswers(url)) ? true : undefined));
+  return `${url} (private redis-server started by npm start, data kept in memory only)`;
+}
+
+async function ensureEmulator(cfg: Config): Promise<{ endpoint: string; description: string }> {
+  if (cfg.aws.endpoint) return { endpoint: cfg.aws.endpoint, description: `${cfg.aws.endpoint} (AWS_ENDPOINT_URL)` };
+  const host = cfg.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.http.host;
+  const port = cfg.aws.emulatorPort;
+  await ensurePortFree(host, port, 'EMULATOR_PORT', 'embedded AWS emulator');
+  services.push(startService('emulator', process.execPath, [path.join(ROOT, 'scripts', 'emulator.mjs'), String(port), host], { cwd: ROOT }));
+  const endpoint = `http://${host}:${port}`;
+  await waitFor('embedded emulator', 15_000, async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
+  return { endpoint, description: `${endpoint} (embedded fauxqs: SQS + S3 in memory)` };
+}
+
+function startApi(cfg: Config, env: NodeJS.ProcessEnv): Service {
+  const sls = path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
+  return startService(
+    'api',
+    process.execPath,
+    [sls, 'offline', 'start', '--stage', 'local', '--host', cfg.http.host, '--httpPort', String(cfg.http.port), '--lambdaPort', String(cfg.http.lambdaPort)],
+    { cwd: ROOT, env },
+  );
+}
+
+async function shutdown(code: number, reason: string) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  say(`${reason}; stopping ${services.map((s) => s.name).reverse().join(', ') || 'nothing'}...`);
+  for (const s of [...services].reverse()) await stopService(s);
+  say('stopped');
+  process.exit(code);
+}
+
+async function main() {
+  let cfg: Config;
+  try {
+    cfg = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new StartupError(`configuration error: ${e.message}`);
+    throw e;
+  }
+  if (Number(process.versions.node.split('.')[0]) < 22) {
+    say(`note: Node ${process.version} works; AWS SDK releases after January 2027 need Node 22 (the AWS stage runs nodejs22.x)`);
+  }
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0, `received ${signal}`));
+
+  await ensurePortFree(cfg.http.host, cfg.http.port, 'PORT', 'HTTP API');
+  await ensurePortFree(cfg.http.host, cfg.http.lambdaPort, 'LAMBDA_PORT', "serverless-offline's Lambda invoke endpoint");
+
+  const redis = await ensureRedis(cfg);
+  const emulator = await ensureEmulator(cfg);
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    AWS_ENDPOINT_URL: emulator.endpoint,
+    AWS_REGION: cfg.aws.region,
+    REDIS_URL: cfg.redis.url,
+  };
+  const stackCfg = loadConfig(env);
+  const deps = createClients(stackCfg);
+  const t0 = Date.now();
+  const resources = await provision(deps).catch((e) => {
+    throw new StartupError(`could not create queues/bucket at ${emulator.endpoint}: ${(e as Error).message}`);
+  });
+  await closeClients(deps);
+  say(`resources ready in ${Date.now() - t0} ms (uploaded: ${resources.uploaded.join(', ') || 'none'}; unchanged: ${resources.unchanged.join(', ') || 'none'})`);
+  env.QUEUE_URL = resources.queueUrl;
+  env.DLQ_URL = resources.dlqUrl;
+
+  const api = startApi(cfg, env);
+  services.push(api);
+  const url = cfg.http.publicUrl;
+  await Promise.race([
+    waitFor('API', 60_000, async () => ((await fetch(`${url}/api/health/`)).status > 0 ? true : undefined), 250),
+    api.exited.then((c) => {
+      throw new StartupError(`serverless-offline exited (${c}) before serving; see the [api] lines above`);
+    }),
+  ]);
+
+  for (const s of services) {
+    void s.exited.then((c) => {
+      if (!s.stopping && !shuttingDown) void shutdown(1, `${s.name} exited unexpectedly (${c})`);
+    });
+  }
+
+  say(
+    [
+      'the image pipeline is up',
+      `  API        ${url}/api/health/   (also /api/image/info/, /api/image/4k/, /api/image/slow/?delay=3.0, /api/stats/)`,
+      `  emulator   ${emulator.description}`,
+      `  redis      ${redis}  (keys under "${cfg.redis.prefix}:")`,
+      `  queue      ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
+      `  bucket     s3://${resources.bucket}/source/  (${resources.uploaded.length + resources.unchanged.length} sample images)`,
+      '  Ctrl-C stops everything started here.',
+    ].join('\n'),
+  );
+  // Machine-readable line the test harness waits for.
+  say(`ready ${url}`);
+}
+
+main().catch((e) => {
+  const msg = e instanceof StartupError ? e.message : (e as Error).stack ?? String(e);
+  process.stderr.write(`[start] cannot start: ${msg}\n`);
+  void shutdown(1, 'startup failed');
+});

@@ -90,7 +90,7 @@ function startApi(cfg: Config, env: NodeJS.ProcessEnv): Service {
   return startService(
     'api',
     process.execPath,
-    [sls, 'offline', 'start', '--stage', 'local', '--host', cfg.http.host, '--httpPort', String(cfg.http.port), '--lambdaPort', String(cfg.http.lambdaPort)],
+    [sls, 'offline', 'start', '--stage', 'local', '--useInProcess', '--host', cfg.http.host, '--httpPort', String(cfg.http.port), '--lambdaPort', String(cfg.http.lambdaPort)],
     { cwd: ROOT, env },
   );
 }

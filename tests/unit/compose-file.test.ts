@@ -1,0 +1,24 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { findBinary } from '../../scripts/local/processes';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const composeBinary = findBinary('docker-compose');
+// .ci/run installs Debian's docker-compose; it only parses the file, no Docker engine needed.
+const withCompose = composeBinary ? test : test.skip;
+
+withCompose('docker-compose accepts docker-compose.yml and resolves the pinned LocalStack', () => {
+  const out = execFileSync(composeBinary!, ['config'], { cwd: ROOT, env: { ...process.env, LOCALSTACK_IMAGE: '', LOCALSTACK_AUTH_TOKEN: '' } }).toString();
+  expect(out).toContain('image: localstack/localstack:4.14.0');
+  expect(out).toMatch(/\/etc\/localstack\/init\/ready\.d/);
+  for (const service of ['localstack:', 'redis:', 'api:']) expect(out).toContain(`  ${service}`);
+});
+
+withCompose('a newer LocalStack gets the auth token passed through', () => {
+  const out = execFileSync(composeBinary!, ['config'], {
+    cwd: ROOT,
+    env: { ...process.env, LOCALSTACK_IMAGE: 'localstack/localstack:4.15.0', LOCALSTACK_AUTH_TOKEN: 'ls-token-123' },
+  }).toString();
+  expect(out).toContain('image: localstack/localstack:4.15.0');
+  expect(out).toContain('LOCALSTACK_AUTH_TOKEN: ls-token-123');
+});

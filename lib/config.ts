@@ -102,6 +102,19 @@ export function loadConfig(env: Env = process.env) {
       /** `npm start` only: start a private redis-server when nothing answers at REDIS_URL. */
       autostart: bool(env, 'REDIS_AUTOSTART', true),
     },
+    processing: {
+      /** In-flight images for the "threading" strategy (one event loop, libuv threadpool underneath). */
+      concurrency: int(env, 'BATCH_CONCURRENCY', 4, 1, 64),
+      /** Worker threads of the "multiprocessing" pool; 0 = one per core. */
+      poolThreads: int(env, 'POOL_THREADS', 0, 0, 64),
+      /** Read for reporting only: libuv reads it itself at process start. */
+      threadpoolSize: int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024),
+      maxInputPixels: int(env, 'MAX_INPUT_PIXELS', 50_000_000, 1, 268_402_689),
+      maxInputBytes: int(env, 'MAX_INPUT_BYTES', 25 * 1024 * 1024, 1, 512 * 1024 * 1024),
+      jpegQuality: int(env, 'JPEG_QUALITY', 90, 1, 100),
+      maxBatchImages: int(env, 'MAX_BATCH_IMAGES', 32, 1, 1000),
+      maxStressIterations: int(env, 'MAX_STRESS_ITERATIONS', 50, 1, 1000),
+    },
     limits: {
       maxSlowDelayS: int(env, 'MAX_SLOW_DELAY_S', 25, 0, 28),
       dependencyTimeoutMs: int(env, 'DEPENDENCY_TIMEOUT_MS', 2000, 100, 30000),

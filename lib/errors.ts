@@ -60,3 +60,9 @@ export class InternalError extends AppError {
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }
+
+/** The bytes are not an image we accept (undecodable, too many pixels, too large). */
+export class ImageRejectedError extends AppError {
+  readonly status = 422;
+  readonly code = 'image_rejected';
+}

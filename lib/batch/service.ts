@@ -1,0 +1,235 @@
+/**
+ * Batch runs behind POST /api/process-batch/*: fetch inputs from the bucket once, run a
+ * strategy under the resource monitor, store outputs under processed/<run-id>/, and
+ * report per-image results, totals and resources; compare and stress build on it.
+ */
+import { randomUUID } from 'node:crypto';
+import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Clients } from '../clients';
+import { dependency } from '../dependencies';
+import { ImageRejectedError } from '../errors';
+import { FILTERS } from '../filters/registry';
+import type { ProcessedImage, ProcessLimits } from '../filters/pipeline';
+import { filterPool, markPoolRun, poolInfo, poolSize } from '../filters/pool';
+import { headImage, listImages, readImage } from '../images';
+import { startMonitor, type ResourceReport } from './monitor';
+import type { BatchRequest } from './request';
+import { execute, mapWithLimit, type Job, type Strategy } from './strategies';
+
+export const PROCESSED_PREFIX = 'processed/';
+const UPLOAD_CONCURRENCY = 4;
+const r1 = (n: number) => Math.round(n * 10) / 10;
+
+export function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..+/, '')}-${randomUUID().slice(0, 8)}`;
+}
+
+function limitsOf(deps: Clients): ProcessLimits {
+  return { maxInputPixels: deps.config.processing.maxInputPixels, jpegQuality: deps.config.processing.jpegQuality };
+}
+
+/** Reads each distinct input once; refuses files over MAX_INPUT_BYTES before downloading them. */
+export async function loadJobs(deps: Clients, req: BatchRequest): Promise<{ jobs: Job[]; fetch_ms: number }> {
+  const t0 = performance.now();
+  const max = deps.config.processing.maxBatchImages;
+  let names = req.images;
+  if (!names) {
+    names = (await listImages(deps)).map((i) => i.name).slice(0, Math.max(1, Math.floor(max / req.copies)));
+  }
+  const bytes = new Map<string, Buffer>();
+  for (const name of new Set(names)) {
+    const head = await headImage(deps, name);
+    const size = head.ContentLength ?? 0;
+    if (size > deps.config.processing.maxInputBytes) {
+      throw new ImageRejectedError(`image ${name} is ${size} bytes; the limit is ${deps.config.processing.maxInputBytes}`);
+    }
+    bytes.set(name, (await readImage(deps, name)).bytes);
+  }
+  const jobs: Job[] = [];
+  for (let copy = 0; copy < req.copies; copy++) {
+    for (const image of names) jobs.push({ index: jobs.length, image, copy, input: bytes.get(image)! });
+  }
+  return { jobs, fetch_ms: r1(performance.now() - t0) };
+}
+
+function outputKey(runId: string, strategy: string, job: Job): string {
+  const base = job.image.replace(/\.[^.]+$/, '');
+  return `${PROCESSED_PREFIX}${runId}/${strategy}/${String(job.index).padStart(3, '0')}-${base}.jpg`;
+}
+
+async function store(deps: Clients, runId: string, strategy: string, jobs: Job[], outputs: ProcessedImage[]) {
+  const t0 = performance.now();
+  const bucket = deps.config.aws.bucket;
+  const stored = await mapWithLimit(jobs, UPLOAD_CONCURRENCY, async (job) => {
+    const out = outputs[job.index];
+    const key = outputKey(runId, strategy, job);
+    await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: out.output, ContentType: 'image/jpeg' })));
+    const url = await getSignedUrl(deps.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: deps.config.aws.presignTtlS });
+    return {
+      index: job.index,
+      image: job.image,
+      copy: job.copy,
+      key,
+      url,
+      width: out.width,
+      height: out.height,
+      channels: out.channels,
+      bytes: out.output.length,
+      decode_ms: out.decode_ms,
+      filters: out.filters,
+      encode_ms: out.encode_ms,
+      total_ms: out.total_ms,
+      thread_id: out.thread_id,
+    };
+  });
+  return { results: stored, upload_ms: r1(performance.now() - t0) };
+}
+
+export interface StrategyRun {
+  strategy: Strategy;
+  wall_ms: number;
+  images_per_s: number;
+  resources: ResourceReport & { pool: ReturnType<typeof poolInfo>; pool_threads: number; threadpool_size: number; concurrency: number };
+  outputs: ProcessedImage[];
+}
+
+/** Runs one strategy over the jobs, measured; the pool is warmed first so start-up is not timed. */
+export async function runStrategy(deps: Clients, strategy: Strategy, jobs: Job[], req: BatchRequest): Promise<StrategyRun> {
+  const p = deps.config.processing;
+  const poolThreads = p.poolThreads || poolSize();
+  if (strategy === 'multiprocessing') {
+    await filterPool(poolThreads);
+    markPoolRun();
+  }
+  const stop = startMonitor();
+  const outputs = await execute(strategy, jobs, req.steps, limitsOf(deps), { concurrency: p.concurrency, poolThreads });
+  const report = stop();
+  return {
+    strategy,
+    wall_ms: report.wall_ms,
+    images_per_s: r1((jobs.length / report.wall_ms) * 1000),
+    resources: { ...report, pool: poolInfo(), pool_threads: poolThreads, threadpool_size: p.threadpoolSize, concurrency: p.concurrency },
+    outputs,
+  };
+}
+
+function describeSteps(req: BatchRequest) {
+  return req.steps.map((s) => ({ name: s.name, library: FILTERS[s.name].library, params: s.params }));
+}
+
+export async function runBatch(deps: Clients, req: BatchRequest, strategy: Strategy) {
+  const runId = newRunId();
+  const { jobs, fetch_ms } = await loadJobs(deps, req);
+  const run = await runStrategy(deps, strategy, jobs, req);
+  const { results, upload_ms } = await store(deps, runId, strategy, jobs, run.outputs);
+  return {
+    run_id: runId,
+    strategy,
+    filters: describeSteps(req),
+    results,
+    totals: { images: jobs.length, wall_ms: run.wall_ms, images_per_s: run.images_per_s, fetch_ms, upload_ms },
+    resources: run.resources,
+  };
+}
+
+type Workload = 'io-bound' | 'cpu-bound' | 'mixed';
+
+export function workloadOf(req: BatchRequest): Workload {
+  const kinds = new Set(req.steps.map((s) => FILTERS[s.name].bound));
+  return kinds.size > 1 ? 'mixed' : kinds.has('io') ? 'io-bound' : 'cpu-bound';
+}
+
+const WHY: Record<Workload, string> = {
+  'io-bound':
+    "sharp runs these filters on libuv's threadpool, off the JS thread (like Python releasing the GIL), so plain concurrency on one thread already keeps every core busy; the worker pool only adds copying between threads",
+  'cpu-bound':
+    'OpenCV.js runs as WASM on the JS thread (like a GIL-bound task), so concurrency on one thread cannot overlap it; only the worker pool runs it on several cores at once',
+  mixed:
+    "the sharp steps leave the JS thread but the OpenCV.js steps hold it, so the worker pool wins as soon as the OpenCV share dominates",
+};
+const EXPECTED: Record<Workload, Strategy> = { 'io-bound': 'threading', 'cpu-bound': 'multiprocessing', mixed: 'multiprocessing' };
+
+export function verdict(workload: Workload, walls: Partial<Record<Strategy, number>>): { winner: Strategy; verdict: string } {
+  const ranked = (Object.entries(walls) as [Strategy, number][]).sort((a, b) => a[1] - b[1]);
+  const [winner, best] = ranked[0];
+  const runnerUp = ranked[1];
+  const margin = runnerUp ? runnerUp[1] / best : Infinity;
+  let text = `${winner} won this ${workload} run`;
+  if (runnerUp) text += ` (${r1(margin * 100 - 100)}% faster than ${runnerUp[0]})`;
+  text += `: ${WHY[workload]}.`;
+  if (winner !== EXPECTED[workload]) {
+    text += margin < 1.15 ? ` ${EXPECTED[workload]} was expected to win; the gap is within this machine's ±15% noise.` : ` ${EXPECTED[workload]} was expected to win; re-run on a quieter machine or with more copies.`;
+  }
+  return { winner, verdict: text };
+}
+
+export async function compareStrategies(deps: Clients, req: BatchRequest, strategies: readonly Strategy[]) {
+  const runId = newRunId();
+  const { jobs, fetch_ms } = await loadJobs(deps, req);
+  const runs: Partial<Record<Strategy, Awaited<ReturnType<typeof summarise>>>> = {};
+  async function summarise(run: StrategyRun) {
+    const { results, upload_ms } = await store(deps, runId, run.strategy, jobs, run.outputs);
+    return { wall_ms: run.wall_ms, images_per_s: run.images_per_s, upload_ms, resources: run.resources, results };
+  }
+  for (const s of strategies) runs[s] = await summarise(await runStrategy(deps, s, jobs, req));
+  const walls = Object.fromEntries(strategies.map((s) => [s, runs[s]!.wall_ms])) as Partial<Record<Strategy, number>>;
+  const baseline: Strategy = strategies.includes('sequential') ? 'sequential' : strategies[0];
+  const speedups = Object.fromEntries(strategies.map((s) => [s, Math.round((walls[baseline]! / walls[s]!) * 100) / 100]));
+  const workload = workloadOf(req);
+  return {
+    run_id: runId,
+    filters: describeSteps(req),
+    workload,
+    images: jobs.length,
+    fetch_ms,
+    strategies: runs,
+    speedups: { baseline, ...speedups },
+    ...verdict(workload, walls),
+  };
+}
+
+function percentileOf(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export async function stress(deps: Clients, req: BatchRequest) {
+  const runId = newRunId();
+  const { jobs, fetch_ms } = await loadJobs(deps, req);
+  const iterations = [];
+  let last: StrategyRun | undefined;
+  for (let i = 1; i <= req.iterations; i++) {
+    last = await runStrategy(deps, req.strategy, jobs, req);
+    iterations.push({ iteration: i, wall_ms: last.wall_ms, images_per_s: last.images_per_s, rss_mb: last.resources.memory_mb.rss_end, rss_peak_mb: last.resources.memory_mb.rss_peak });
+  }
+  const walls = iterations.map((it) => it.wall_ms).sort((a, b) => a - b);
+  const first = iterations[0].rss_mb;
+  const end = iterations[iterations.length - 1].rss_mb;
+  // Growth beyond allocator noise (64 MiB or 20%) between the first and last iteration.
+  const grew = end - first > Math.max(64, first * 0.2);
+  const { results, upload_ms } = await store(deps, runId, req.strategy, jobs, last!.outputs);
+  const totalImages = jobs.length * req.iterations;
+  const totalWall = iterations.reduce((a, it) => a + it.wall_ms, 0);
+  return {
+    run_id: runId,
+    strategy: req.strategy,
+    filters: describeSteps(req),
+    images_per_iteration: jobs.length,
+    iterations,
+    summary: {
+      iterations: req.iterations,
+      mean_ms: r1(totalWall / req.iterations),
+      p50_ms: percentileOf(walls, 50),
+      p95_ms: percentileOf(walls, 95),
+      min_ms: walls[0],
+      max_ms: walls[walls.length - 1],
+      images_per_s: r1((totalImages / totalWall) * 1000),
+    },
+    memory: { rss_after_first_mb: first, rss_after_last_mb: end, growth_mb: r1(end - first), grew },
+    fetch_ms,
+    stored_iteration: req.iterations,
+    results,
+    upload_ms,
+    resources: last!.resources,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The "multiprocessing" strategy's warm pool: piscina worker threads, one per core, each
+ * with its own JS thread (so OpenCV.js WASM runs in parallel) and OpenCV loaded at
+ * warm-up. Created once per process on first use and reused by every request.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import type { ProcessedImage, ProcessLimits } from './pipeline';
+import type { FilterStep } from './request';
+
+export interface PoolInfo {
+  id: string;
+  threads: number;
+  created_at: string;
+  warm_ms: number;
+  runs: number;
+  completed_tasks: number;
+}
+
+let pool: { piscina: Piscina; info: PoolInfo; ready: Promise<void> } | undefined;
+
+export function poolSize(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+export async function filterPool(threads = poolSize()) {
+  if (!pool) {
+    const t0 = performance.now();
+    const piscina = new Piscina({
+      filename: path.join(__dirname, 'pool-worker.js'),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 2 ** 31 - 1,
+      // Bounded queue: a burst of requests waits instead of piling decoded images in memory.
+      maxQueue: 256,
+    });
+    const info: PoolInfo = { id: Math.random().toString(36).slice(2, 10), threads, created_at: new Date().toISOString(), warm_ms: 0, runs: 0, completed_tasks: 0 };
+    // One warm-up task per thread loads OpenCV everywhere before the first real job.
+    const ready = Promise.all(Array.from({ length: threads }, () => piscina.run({ warmup: true }))).then(() => {
+      info.warm_ms = Math.round(performance.now() - t0);
+    });
+    pool = { piscina, info, ready };
+  }
+  await pool.ready;
+  return pool;
+}
+
+export async function runInPool(input: Buffer, steps: FilterStep[], limits: ProcessLimits, threads?: number): Promise<ProcessedImage> {
+  const { piscina } = await filterPool(threads || poolSize());
+  const result = (await piscina.run({ input, steps, limits })) as ProcessedImage;
+  // Buffers come back from a worker as Uint8Array.
+  return { ...result, output: Buffer.from(result.output.buffer, result.output.byteOffset, result.output.byteLength) };
+}
+
+export function poolInfo(): PoolInfo | null {
+  return pool ? { ...pool.info, completed_tasks: pool.piscina.completed } : null;
+}
+
+export function markPoolRun(): void {
+  if (pool) pool.info.runs++;
+}
+
+export async function closePool(): Promise<void> {
+  if (pool) await pool.piscina.destroy();
+  pool = undefined;
+}

@@ -1,0 +1,177 @@
+/**
+ * The filter registry: each filter's library, parameters (with defaults and ranges) and
+ * implementation over raw pixels. Requests are validated against it, so every error names
+ * the filter, the parameter and the allowed range.
+ */
+import sharp, { type FitEnum, type Sharp } from 'sharp';
+import { ValidationError } from '../errors';
+import { loadOpenCv, opencvErrorMessage, type OpenCv } from './opencv';
+
+export interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+export type ParamValue = number | string | boolean;
+export type FilterParams = Record<string, ParamValue>;
+
+type ParamSpec =
+  | { kind: 'number'; min: number; max: number; default: number; integer?: boolean; description: string }
+  | { kind: 'enum'; values: readonly string[]; default: string; description: string }
+  | { kind: 'boolean'; default: boolean; description: string };
+
+export interface FilterDef {
+  name: string;
+  library: 'sharp' | 'opencv';
+  /** The seed's classification: sharp work leaves the JS thread, OpenCV.js (WASM) does not. */
+  bound: 'io' | 'cpu';
+  description: string;
+  params: Record<string, ParamSpec>;
+  check?: (p: FilterParams) => void;
+  apply: (img: RawImage, p: FilterParams) => Promise<RawImage>;
+}
+
+export const MAX_OUTPUT_PIXELS = 50_000_000;
+const RESIZE_FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
+
+function rawInput(img: RawImage) {
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
+}
+
+async function toRaw(pipeline: Sharp): Promise<RawImage> {
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels as 1 | 3 };
+}
+
+/** Runs `body` with OpenCV Mats that are always deleted, copying the result out of the WASM heap. */
+async function withOpenCv(img: RawImage, body: (cv: OpenCv, src: any, track: <T>(m: T) => T) => { mat: any; channels: 1 | 3 }): Promise<RawImage> {
+  const { cv } = await loadOpenCv();
+  const mats: any[] = [];
+  const track = <T>(m: T): T => {
+    mats.push(m);
+    return m;
+  };
+  try {
+    const src = track(new cv.Mat(img.height, img.width, img.channels === 3 ? cv.CV_8UC3 : cv.CV_8UC1));
+    src.data.set(img.data);
+    const { mat, channels } = body(cv, src, track);
+    // mat.data is a view into the WASM heap, which may move when it grows: copy before delete.
+    return { data: Buffer.from(mat.data), width: img.width, height: img.height, channels };
+  } catch (e) {
+    throw new Error(`OpenCV failed: ${opencvErrorMessage(cv, e)}`);
+  } finally {
+    for (const m of mats) m.delete();
+  }
+}
+
+export const FILTERS: Record<string, FilterDef> = {
+  resize: {
+    name: 'resize',
+    library: 'sharp',
+    bound: 'io',
+    description: 'resize to width x height (sharp, Lanczos3)',
+    params: {
+      width: { kind: 'number', min: 1, max: 8192, default: 800, integer: true, description: 'output width in pixels' },
+      height: { kind: 'number', min: 1, max: 8192, default: 600, integer: true, description: 'output height in pixels' },
+      fit: { kind: 'enum', values: RESIZE_FITS, default: 'cover', description: 'cover crops to the exact size; fill stretches; contain letterboxes; inside/outside keep the aspect ratio within/around the box' },
+    },
+    check: (p) => {
+      if ((p.width as number) * (p.height as number) > MAX_OUTPUT_PIXELS) {
+        throw new ValidationError(`filter_params.resize: width x height must be at most ${MAX_OUTPUT_PIXELS} pixels; got ${p.width}x${p.height}`, {
+          field: 'filter_params.resize',
+        });
+      }
+    },
+    apply: (img, p) => toRaw(rawInput(img).resize(p.width as number, p.height as number, { fit: p.fit as keyof FitEnum })),
+  },
+  blur: {
+    name: 'blur',
+    library: 'sharp',
+    bound: 'io',
+    description: 'Gaussian blur (sharp)',
+    params: { radius: { kind: 'number', min: 0.3, max: 100, default: 3.0, description: 'Gaussian sigma in pixels' } },
+    apply: (img, p) => toRaw(rawInput(img).blur(p.radius as number)),
+  },
+  brightness: {
+    name: 'brightness',
+    library: 'sharp',
+    bound: 'io',
+    description: 'multiply every channel by factor (sharp linear; 1 = unchanged)',
+    params: { factor: { kind: 'number', min: 0, max: 10, default: 1.5, description: 'brightness multiplier' } },
+    // linear() is ~3.5x faster than modulate() at 4K (no LCh round trip); values clamp at 255.
+    apply: (img, p) => toRaw(rawInput(img).linear(p.factor as number, 0)),
+  },
+  sharpen: {
+    name: 'sharpen',
+    library: 'opencv',
+    bound: 'cpu',
+    description: 'sharpen with a 3x3 Laplacian kernel (OpenCV filter2D)',
+    params: { strength: { kind: 'number', min: 0, max: 10, default: 1.0, description: 'kernel amount: centre 1+4s, neighbours -s' } },
+    apply: (img, p) =>
+      withOpenCv(img, (cv, src, track) => {
+        const s = p.strength as number;
+        const kernel = track(cv.matFromArray(3, 3, cv.CV_32F, [0, -s, 0, -s, 1 + 4 * s, -s, 0, -s, 0]));
+        const dst = track(new cv.Mat());
+        cv.filter2D(src, dst, cv.CV_8U, kernel, new cv.Point(-1, -1), 0, cv.BORDER_DEFAULT);
+        return { mat: dst, channels: img.channels };
+      }),
+  },
+  edges: {
+    name: 'edges',
+    library: 'opencv',
+    bound: 'cpu',
+    description: 'Canny edge detection on the grey image (OpenCV); white edges on black',
+    params: {
+      low_threshold: { kind: 'number', min: 0, max: 1000, default: 50, description: 'Canny hysteresis low threshold' },
+      high_threshold: { kind: 'number', min: 0, max: 1000, default: 150, description: 'Canny hysteresis high threshold' },
+      pre_blur: { kind: 'boolean', default: true, description: '5x5 Gaussian blur before Canny to suppress noise' },
+    },
+    check: (p) => {
+      if ((p.low_threshold as number) > (p.high_threshold as number)) {
+        throw new ValidationError(
+          `filter_params.edges.low_threshold (${p.low_threshold}) must not exceed high_threshold (${p.high_threshold})`,
+          { field: 'filter_params.edges.low_threshold' },
+        );
+      }
+    },
+    apply: (img, p) =>
+      withOpenCv(img, (cv, src, track) => {
+        let grey = src;
+        if (img.channels === 3) {
+          grey = track(new cv.Mat());
+          cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
+        }
+        if (p.pre_blur) {
+          const blurred = track(new cv.Mat());
+          cv.GaussianBlur(grey, blurred, new cv.Size(5, 5), 0, 0, cv.BORDER_DEFAULT);
+          grey = blurred;
+        }
+        const edges = track(new cv.Mat());
+        cv.Canny(grey, edges, p.low_threshold as number, p.high_threshold as number);
+        return { mat: edges, channels: 1 };
+      }),
+  },
+};
+
+export const FILTER_NAMES = Object.keys(FILTERS);
+
+export function describeFilters() {
+  return Object.values(FILTERS).map((f) => ({
+    name: f.name,
+    library: f.library,
+    bound: f.bound,
+    description: f.description,
+    params: Object.fromEntries(
+      Object.entries(f.params).map(([k, s]) => [
+        k,
+        s.kind === 'number'
+          ? { type: s.integer ? 'integer' : 'number', min: s.min, max: s.max, default: s.default, description: s.description }
+          : s.kind === 'enum'
+            ? { type: 'string', values: s.values, default: s.default, description: s.description }
+            : { type: 'boolean', default: s.default, description: s.description },
+      ]),
+    ),
+  }));
+}

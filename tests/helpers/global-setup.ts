@@ -6,6 +6,8 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // start.ts prints the AWS SDK's Node 20 notice once; test workers need not repeat it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const stack = await startStack({}, 'shared-stack');
   globalThis.__STACK__ = stack;
   // Test workers are forked after this and inherit the variable.

@@ -4,9 +4,9 @@
  * encode once. Runs the same in the API process and in pool workers.
  */
 import { threadId } from 'node:worker_threads';
-import sharp, { type FitEnum, type Sharp } from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { ImageRejectedError } from '../errors';
-import { FILTERS, type RawImage } from './registry';
+import { FILTERS, rawInput, toRaw, type RawImage } from './registry';
 import type { FilterStep } from './request';
 
 export interface ProcessLimits {
@@ -19,8 +19,11 @@ export const DEFAULT_LIMITS: ProcessLimits = { maxInputPixels: 50_000_000, jpegQ
 export interface StepTiming {
   name: string;
   ms: number;
-  /** A leading resize is done while decoding (JPEG shrink-on-load); its time is in decode_ms. */
-  fused_with_decode?: boolean;
+  /**
+   * Work done in the same sharp pipeline as this filter: a sharp filter that comes first
+   * shares the JPEG decode (and shrink-on-load), one that comes last shares the encode.
+   */
+  includes: ('decode' | 'encode')[];
 }
 
 export interface ProcessedImage {
@@ -28,6 +31,7 @@ export interface ProcessedImage {
   width: number;
   height: number;
   channels: number;
+  /** Separate decode/encode stages; 0 when fused into a filter's pipeline (see filters[].includes). */
   decode_ms: number;
   encode_ms: number;
   filters: StepTiming[];
@@ -37,16 +41,14 @@ export interface ProcessedImage {
 
 const ms = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
 
-export async function decode(input: Buffer, limits: ProcessLimits, leadingResize?: FilterStep): Promise<RawImage> {
+function decoder(input: Buffer, limits: ProcessLimits): Sharp {
+  // failOn 'error' refuses truncated files; limitInputPixels refuses decompression bombs from the header, before decoding.
+  return sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
+}
+
+async function decoding<T>(limits: ProcessLimits, work: () => Promise<T>): Promise<T> {
   try {
-    // failOn 'error' refuses truncated files; limitInputPixels refuses decompression bombs from the header, before decoding.
-    let p = sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
-    if (leadingResize) {
-      const { width, height, fit } = leadingResize.params;
-      p = p.resize(width as number, height as number, { fit: fit as keyof FitEnum });
-    }
-    const { data, info } = await p.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    return { data, width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3 };
+    return await work();
   } catch (e) {
     const msg = (e as Error).message;
     if (/pixel limit/i.test(msg)) throw new ImageRejectedError(`image has more than ${limits.maxInputPixels} pixels; refused without decoding`);
@@ -54,32 +56,83 @@ export async function decode(input: Buffer, limits: ProcessLimits, leadingResize
   }
 }
 
-export async function encodeJpeg(img: RawImage, quality: number): Promise<Buffer> {
-  const p = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
-  return (img.channels === 1 ? p.toColourspace('b-w') : p).jpeg({ quality }).toBuffer();
+/** Decoded pixels as 3-channel sRGB (alpha dropped: the output is JPEG). */
+function rawPixels(p: Sharp): Promise<RawImage> {
+  return toRaw(p.removeAlpha().toColourspace('srgb'));
 }
 
+export function decode(input: Buffer, limits: ProcessLimits): Promise<RawImage> {
+  return decoding(limits, () => rawPixels(decoder(input, limits)));
+}
+
+function jpeg(p: Sharp, channels: number, quality: number): Sharp {
+  return (channels === 1 ? p.toColourspace('b-w') : p).jpeg({ quality });
+}
+
+export async function encodeJpeg(img: RawImage, quality: number): Promise<Buffer> {
+  return jpeg(rawInput(img), img.channels, quality).toBuffer();
+}
+
+/**
+ * Decode once, apply each step over raw pixels (so the request's order is the order
+ * applied: one sharp pipeline would reorder operations), encode once. A sharp filter at
+ * either end shares the decode or encode pipeline, so a single sharp filter costs what
+ * the plain sharp call does.
+ */
 export async function processImage(input: Buffer, steps: FilterStep[], limits: ProcessLimits = DEFAULT_LIMITS): Promise<ProcessedImage> {
   const start = performance.now();
-  const fuse = steps[0]?.name === 'resize';
-  let t = performance.now();
-  let img = await decode(input, limits, fuse ? steps[0] : undefined);
-  const decodeMs = ms(t);
-  const filters: StepTiming[] = fuse ? [{ name: 'resize', ms: 0, fused_with_decode: true }] : [];
-  for (const step of fuse ? steps.slice(1) : steps) {
-    t = performance.now();
-    img = await FILTERS[step.name].apply(img, step.params);
-    filters.push({ name: step.name, ms: ms(t) });
+  let img: RawImage | undefined;
+  let decodeMs = 0;
+  let encodeMs = 0;
+  let encoded: { data: Buffer; width: number; height: number; channels: number } | undefined;
+  const filters: StepTiming[] = [];
+
+  for (const [i, step] of steps.entries()) {
+    const def = FILTERS[step.name];
+    const last = i === steps.length - 1;
+    const t = performance.now();
+    const includes: StepTiming['includes'] = [];
+    if (def.sharpOp) {
+      const fromInput = img === undefined;
+      if (fromInput) includes.push('decode');
+      const channels = img?.channels ?? 3;
+      const run = async () => {
+        const p = def.sharpOp!(img ? rawInput(img) : decoder(input, limits), step.params);
+        if (!last) return { raw: fromInput ? await rawPixels(p) : await toRaw(p) };
+        const { data, info } = await jpeg(p, channels, limits.jpegQuality).toBuffer({ resolveWithObject: true });
+        return { jpeg: { data, width: info.width, height: info.height, channels: info.channels } };
+      };
+      const out = fromInput ? await decoding(limits, run) : await run();
+      if (out.raw) img = out.raw;
+      else {
+        encoded = out.jpeg;
+        includes.push('encode');
+      }
+    } else {
+      if (!img) {
+        img = await decode(input, limits);
+        decodeMs = ms(t);
+      }
+      const t1 = performance.now();
+      img = await def.apply(img, step.params);
+      filters.push({ name: step.name, ms: ms(t1), includes });
+      continue;
+    }
+    filters.push({ name: step.name, ms: ms(t), includes });
   }
-  t = performance.now();
-  const output = await encodeJpeg(img, limits.jpegQuality);
+  if (!encoded) {
+    const t = performance.now();
+    const data = await encodeJpeg(img!, limits.jpegQuality);
+    encodeMs = ms(t);
+    encoded = { data, width: img!.width, height: img!.height, channels: img!.channels };
+  }
   return {
-    output,
-    width: img.width,
-    height: img.height,
-    channels: img.channels,
+    output: encoded.data,
+    width: encoded.width,
+    height: encoded.height,
+    channels: encoded.channels,
     decode_ms: decodeMs,
-    encode_ms: ms(t),
+    encode_ms: encodeMs,
     filters,
     total_ms: ms(start),
     thread_id: threadId,

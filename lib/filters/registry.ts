@@ -30,17 +30,25 @@ export interface FilterDef {
   description: string;
   params: Record<string, ParamSpec>;
   check?: (p: FilterParams) => void;
+  /** sharp filters: the operation, added to whatever pipeline the image is in (so decode/encode can share it). */
+  sharpOp?: (pipeline: Sharp, p: FilterParams) => Sharp;
+  /** Raw pixels in, raw pixels out. */
   apply: (img: RawImage, p: FilterParams) => Promise<RawImage>;
+}
+
+/** Defines a sharp filter from its operation; `apply` runs it over raw pixels. */
+function sharpFilter(def: Omit<FilterDef, 'apply' | 'library' | 'bound'> & { sharpOp: NonNullable<FilterDef['sharpOp']> }): FilterDef {
+  return { ...def, library: 'sharp', bound: 'io', apply: (img, p) => toRaw(def.sharpOp(rawInput(img), p)) };
 }
 
 export const MAX_OUTPUT_PIXELS = 50_000_000;
 const RESIZE_FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
 
-function rawInput(img: RawImage) {
+export function rawInput(img: RawImage) {
   return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
 }
 
-async function toRaw(pipeline: Sharp): Promise<RawImage> {
+export async function toRaw(pipeline: Sharp): Promise<RawImage> {
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels as 1 | 3 };
 }
@@ -67,10 +75,8 @@ async function withOpenCv(img: RawImage, body: (cv: OpenCv, src: any, track: <T>
 }
 
 export const FILTERS: Record<string, FilterDef> = {
-  resize: {
+  resize: sharpFilter({
     name: 'resize',
-    library: 'sharp',
-    bound: 'io',
     description: 'resize to width x height (sharp, Lanczos3)',
     params: {
       width: { kind: 'number', min: 1, max: 8192, default: 800, integer: true, description: 'output width in pixels' },
@@ -84,25 +90,21 @@ export const FILTERS: Record<string, FilterDef> = {
         });
       }
     },
-    apply: (img, p) => toRaw(rawInput(img).resize(p.width as number, p.height as number, { fit: p.fit as keyof FitEnum })),
-  },
-  blur: {
+    sharpOp: (pipeline, p) => pipeline.resize(p.width as number, p.height as number, { fit: p.fit as keyof FitEnum }),
+  }),
+  blur: sharpFilter({
     name: 'blur',
-    library: 'sharp',
-    bound: 'io',
     description: 'Gaussian blur (sharp)',
     params: { radius: { kind: 'number', min: 0.3, max: 100, default: 3.0, description: 'Gaussian sigma in pixels' } },
-    apply: (img, p) => toRaw(rawInput(img).blur(p.radius as number)),
-  },
-  brightness: {
+    sharpOp: (pipeline, p) => pipeline.blur(p.radius as number),
+  }),
+  brightness: sharpFilter({
     name: 'brightness',
-    library: 'sharp',
-    bound: 'io',
     description: 'multiply every channel by factor (sharp linear; 1 = unchanged)',
     params: { factor: { kind: 'number', min: 0, max: 10, default: 1.5, description: 'brightness multiplier' } },
     // linear() is ~3.5x faster than modulate() at 4K (no LCh round trip); values clamp at 255.
-    apply: (img, p) => toRaw(rawInput(img).linear(p.factor as number, 0)),
-  },
+    sharpOp: (pipeline, p) => pipeline.linear(p.factor as number, 0),
+  }),
   sharpen: {
     name: 'sharpen',
     library: 'opencv',

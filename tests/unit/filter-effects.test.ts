@@ -79,13 +79,27 @@ test('the request order is the order applied', async () => {
   expect(await greys(edgesThenResize.output)).toBeGreaterThan((await greys(resizeThenEdges.output)) * 1.5);
 });
 
-test('each step reports its own time; a leading resize is fused into decode', async () => {
-  const r = await run(['resize', 'blur', 'sharpen']);
+test('each step reports its own time; sharp filters at the ends share the decode or encode', async () => {
+  const r = await run(['resize', 'sharpen', 'blur']);
   expect(r.filters).toEqual([
-    { name: 'resize', ms: 0, fused_with_decode: true },
-    { name: 'blur', ms: expect.any(Number) },
-    { name: 'sharpen', ms: expect.any(Number) },
+    { name: 'resize', ms: expect.any(Number), includes: ['decode'] },
+    { name: 'sharpen', ms: expect.any(Number), includes: [] },
+    { name: 'blur', ms: expect.any(Number), includes: ['encode'] },
   ]);
-  expect(r.decode_ms).toBeGreaterThan(0);
-  expect(r.total_ms).toBeGreaterThanOrEqual(r.decode_ms + r.encode_ms);
+  expect([r.decode_ms, r.encode_ms]).toEqual([0, 0]);
+
+  const cv = await run(['sharpen', 'edges']);
+  expect(cv.filters.map((f) => f.includes)).toEqual([[], []]);
+  expect(cv.decode_ms).toBeGreaterThan(0);
+  expect(cv.encode_ms).toBeGreaterThan(0);
+  expect(cv.total_ms).toBeGreaterThanOrEqual(cv.decode_ms + cv.encode_ms);
+
+  const single = await run(['blur']);
+  expect(single.filters).toEqual([{ name: 'blur', ms: expect.any(Number), includes: ['decode', 'encode'] }]);
+});
+
+test('a single sharp filter gives the same pixels as the plain sharp call', async () => {
+  const ours = await run(['blur'], { blur: { radius: 3 } });
+  const plain = await sharp(SAMPLE).rotate().blur(3).jpeg({ quality: 90 }).toBuffer();
+  expect(ours.output.equals(plain)).toBe(true);
 });

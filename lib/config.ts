@@ -115,6 +115,18 @@ export function loadConfig(env: Env = process.env) {
       maxBatchImages: int(env, 'MAX_BATCH_IMAGES', 32, 1, 1000),
       maxStressIterations: int(env, 'MAX_STRESS_ITERATIONS', 50, 1, 1000),
     },
+    workers: {
+      /** Seconds between worker heartbeats; a worker silent for 3 intervals is offline. */
+      heartbeatIntervalS: int(env, 'HEARTBEAT_INTERVAL_S', 3, 1, 300),
+      /** Long-poll wait of the local worker runner (SQS allows 0..20). */
+      pollWaitS: int(env, 'POLL_WAIT_S', 2, 0, 20),
+      /** Local `npm start` only: which workers to run ("none" for none). */
+      start: str(env, 'WORKERS', 'worker-1,worker-2,worker-3'),
+      /** This worker's identity (worker processes and worker functions). */
+      id: read(env, 'WORKER_ID'),
+      /** Comma-separated filter names or "all"; empty = the built-in set for WORKER_ID. */
+      capabilities: read(env, 'WORKER_CAPABILITIES'),
+    },
     limits: {
       maxSlowDelayS: int(env, 'MAX_SLOW_DELAY_S', 25, 0, 28),
       dependencyTimeoutMs: int(env, 'DEPENDENCY_TIMEOUT_MS', 2000, 100, 30000),

@@ -12,6 +12,7 @@ import Redis from 'ioredis';
 import { closeClients, createClients } from '../lib/clients';
 import { ConfigError, loadConfig, type Config } from '../lib/config';
 import { provision } from '../lib/resources';
+import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startService, stopService, waitFor, type Service } from './local/processes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -95,6 +96,19 @@ function startApi(cfg: Config, env: NodeJS.ProcessEnv): Service {
   );
 }
 
+function parseWorkerList(raw: string): string[] {
+  if (raw.trim() === 'none' || raw.trim() === '') return [];
+  const ids = raw.split(',').map((w) => w.trim()).filter(Boolean);
+  for (const id of ids) {
+    try {
+      resolveIdentity(id, undefined);
+    } catch (e) {
+      throw new StartupError(`WORKERS: ${(e as Error).message}`);
+    }
+  }
+  return [...new Set(ids)];
+}
+
 async function shutdown(code: number, reason: string) {
   if (shuttingDown) return;
   shuttingDown = true;
@@ -159,6 +173,18 @@ async function main() {
     });
   }
 
+  // Workers are separate processes (tsx as a loader, not its CLI, so the pid is the worker's own
+  // and SIGKILL reaches it). Stopping or killing one is part of the seed's scenarios, so their
+  // exit is reported but never takes the stack down.
+  const workerIds = parseWorkerList(cfg.workers.start);
+  for (const id of workerIds) {
+    const w = startService(id, process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'worker.ts'), id], { cwd: ROOT, env });
+    services.push(w);
+    void w.exited.then((c) => {
+      if (!shuttingDown) say(`${id} exited (${c}); the rest keeps running. Start it again with: npm run worker -- ${id}`);
+    });
+  }
+
   say(
     [
       'the image pipeline is up',
@@ -167,6 +193,7 @@ async function main() {
       `  redis      ${redis}  (keys under "${cfg.redis.prefix}:")`,
       `  queue      ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
       `  bucket     s3://${resources.bucket}/source/  (${resources.uploaded.length + resources.unchanged.length} sample images)`,
+      `  workers    ${workerIds.length ? workerIds.join(', ') : 'none (WORKERS=none)'}; more: npm run worker -- worker-3`,
       '  Ctrl-C stops everything started here.',
     ].join('\n'),
   );

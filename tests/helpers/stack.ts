@@ -11,7 +11,6 @@ import { freePort } from '../../scripts/local/processes';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const START = path.join(ROOT, 'scripts', 'start.ts');
 
 export interface StackInfo {
@@ -43,6 +42,8 @@ export async function isolatedEnv(overrides: Record<string, string> = {}): Promi
     BUCKET_NAME: `${id}-bucket`,
     REDIS_PREFIX: id,
     LOG_LEVEL: 'warn',
+    // Scenario tests start the workers they need themselves (tests/helpers/workers.ts).
+    WORKERS: 'none',
     ...overrides,
   };
 }
@@ -51,7 +52,7 @@ export async function isolatedEnv(overrides: Record<string, string> = {}): Promi
 export function spawnStart(env: Record<string, string>, name: string): { child: ChildProcess; output: () => string; done: Promise<number | null> } {
   mkdirSync(ARTIFACTS, { recursive: true });
   const log = createWriteStream(path.join(ARTIFACTS, `${name}.log`));
-  const child = spawn(process.execPath, [TSX, START], {
+  const child = spawn(process.execPath, ['--import', 'tsx', START], {
     cwd: ROOT,
     env: { ...process.env, ...env, FORCE_COLOR: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

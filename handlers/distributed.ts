@@ -1,0 +1,12 @@
+import { httpHandler, json, jsonBody } from '../lib/http';
+import { submitDistributed } from '../lib/tasks/submit';
+import { taskStatus, workersStatus } from '../lib/tasks/status';
+
+export const submit = httpHandler(async (req, deps) => {
+  const accepted = await submitDistributed(deps, jsonBody(req));
+  return json(202, accepted, { location: accepted.status_url });
+});
+
+export const task = httpHandler(async (req, deps) => json(200, await taskStatus(deps, req.pathParams.task_id)));
+
+export const workers = httpHandler(async (_req, deps) => json(200, await workersStatus(deps)));

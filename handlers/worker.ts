@@ -1,0 +1,9 @@
+import { clients } from '../lib/clients';
+import { config } from '../lib/config';
+import { resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
+import { createWorkerHandler } from '../lib/worker/handler';
+
+let identity: WorkerIdentity | undefined;
+
+/** One consumer function per worker; WORKER_ID and WORKER_CAPABILITIES come from serverless.yml. */
+export const handler = createWorkerHandler(clients, () => (identity ??= resolveIdentity(config().workers.id, config().workers.capabilities)));

@@ -1,0 +1,196 @@
+/**
+ * Task records in Redis: one hash per task plus a time index and outcome counters shared
+ * by every API and worker process. State changes that race (two deliveries of one
+ * message) go through Lua scripts so a finished task is never claimed again.
+ */
+import type { Clients } from '../clients';
+import { dependency } from '../dependencies';
+import type { FilterStep } from '../filters/request';
+
+export type TaskStatus = 'pending' | 'processing' | 'completed' | 'failed';
+export type FailureType = 'job_failure' | 'worker_failure';
+
+export interface TaskMessage {
+  task_id: string;
+  batch_id: string;
+  image: string;
+  steps: FilterStep[];
+  queued_at: number;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  worker_id: string;
+  started_at: string;
+  outcome?: string;
+}
+
+export interface TaskRecord {
+  task_id: string;
+  batch_id: string;
+  status: TaskStatus;
+  image: string;
+  filters: string[];
+  filter_params: Record<string, unknown>;
+  queued_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  attempts: number;
+  worker_id: string | null;
+  attempt_history: AttemptRecord[];
+  queue_wait_ms: number | null;
+  processing_ms: number | null;
+  filter_ms: { name: string; ms: number }[] | null;
+  result_key: string | null;
+  width: number | null;
+  height: number | null;
+  bytes: number | null;
+  error: string | null;
+  failure_type: FailureType | null;
+  failure_reason: string | null;
+  explanation: string | null;
+  last_error: string | null;
+}
+
+const JSON_FIELDS = ['filters', 'filter_params', 'attempt_history', 'filter_ms'] as const;
+const NUMBER_FIELDS = ['attempts', 'queue_wait_ms', 'processing_ms', 'width', 'height', 'bytes'] as const;
+
+export const taskKey = (deps: Clients, id: string) => deps.key('task', id);
+const indexKey = (deps: Clients) => deps.key('tasks');
+export const outcomesKey = (deps: Clients) => deps.key('tasks', 'outcomes');
+
+/** Tasks are kept a week; the index is trimmed to the newest entries. */
+const TASK_TTL_S = 7 * 24 * 3600;
+const INDEX_MAX = 10_000;
+
+function encode(fields: Partial<TaskRecord>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    out[k] = v === null ? '' : (JSON_FIELDS as readonly string[]).includes(k) ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+const ALL_FIELDS = [
+  'task_id', 'batch_id', 'status', 'image', 'filters', 'filter_params', 'queued_at', 'started_at', 'finished_at', 'attempts', 'worker_id',
+  'attempt_history', 'queue_wait_ms', 'processing_ms', 'filter_ms', 'result_key', 'width', 'height', 'bytes', 'error', 'failure_type',
+  'failure_reason', 'explanation', 'last_error',
+] as const satisfies readonly (keyof TaskRecord)[];
+
+function decode(hash: Record<string, string>): TaskRecord {
+  // Fields never written read as null, so every status response has the same shape.
+  const rec: Record<string, unknown> = Object.fromEntries(ALL_FIELDS.map((f) => [f, null]));
+  for (const [k, v] of Object.entries(hash)) {
+    if ((JSON_FIELDS as readonly string[]).includes(k)) rec[k] = v === '' ? null : JSON.parse(v);
+    else if ((NUMBER_FIELDS as readonly string[]).includes(k)) rec[k] = v === '' ? null : Number(v);
+    else rec[k] = v === '' ? null : v;
+  }
+  rec.attempts ??= 0;
+  rec.attempt_history ??= [];
+  return rec as unknown as TaskRecord;
+}
+
+export async function createTasks(deps: Clients, messages: TaskMessage[]): Promise<void> {
+  await dependency('redis', async () => {
+    const m = deps.redis.multi();
+    for (const msg of messages) {
+      const filterParams = Object.fromEntries(msg.steps.map((s) => [s.name, s.params]));
+      const rec: Partial<TaskRecord> = {
+        task_id: msg.task_id,
+        batch_id: msg.batch_id,
+        status: 'pending',
+        image: msg.image,
+        filters: msg.steps.map((s) => s.name),
+        filter_params: filterParams,
+        queued_at: new Date(msg.queued_at).toISOString(),
+        attempts: 0,
+        attempt_history: [],
+      };
+      m.hset(taskKey(deps, msg.task_id), encode(rec)).expire(taskKey(deps, msg.task_id), TASK_TTL_S).zadd(indexKey(deps), msg.queued_at, msg.task_id);
+    }
+    m.zremrangebyrank(indexKey(deps), 0, -INDEX_MAX - 1);
+    await m.exec();
+  });
+}
+
+export async function deleteTasks(deps: Clients, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await dependency('redis', () => deps.redis.multi().del(...ids.map((id) => taskKey(deps, id))).zrem(indexKey(deps), ...ids).exec());
+}
+
+export async function getTask(deps: Clients, id: string): Promise<TaskRecord | null> {
+  const hash = await dependency('redis', () => deps.redis.hgetall(taskKey(deps, id)));
+  return Object.keys(hash).length ? decode(hash) : null;
+}
+
+export async function recentTaskIds(deps: Clients, limit: number): Promise<string[]> {
+  return dependency('redis', () => deps.redis.zrevrange(indexKey(deps), 0, limit - 1));
+}
+
+// Claims a delivery: refuses tasks already finished, else records the attempt.
+// KEYS[1] task hash; ARGV: worker id, started_at ISO, attempt record JSON builder inputs.
+const CLAIM = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', 0} end
+if status == 'completed' or status == 'failed' then return {status, tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')} end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local history = cjson.decode(redis.call('HGET', KEYS[1], 'attempt_history') or '[]')
+if type(history) ~= 'table' then history = {} end
+table.insert(history, {attempt = attempts, worker_id = ARGV[1], started_at = ARGV[2]})
+redis.call('HSET', KEYS[1], 'status', 'processing', 'worker_id', ARGV[1], 'started_at', ARGV[2], 'attempt_history', cjson.encode(history))
+return {'claimed', attempts}
+`;
+
+// Finishes a task once: only a task still 'processing' by this attempt changes state.
+// KEYS[1] task hash, KEYS[2] outcome counters; ARGV[1] attempt, ARGV[2] outcome, then field/value pairs.
+const FINISH = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'processing' and status ~= 'pending' then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') ~= tonumber(ARGV[1]) then return 0 end
+local fields = {}
+for i = 3, #ARGV do table.insert(fields, ARGV[i]) end
+redis.call('HSET', KEYS[1], unpack(fields))
+local history = cjson.decode(redis.call('HGET', KEYS[1], 'attempt_history') or '[]')
+if type(history) == 'table' and #history > 0 then history[#history]['outcome'] = ARGV[2] end
+redis.call('HSET', KEYS[1], 'attempt_history', cjson.encode(history))
+local newStatus = redis.call('HGET', KEYS[1], 'status')
+if newStatus == 'completed' or newStatus == 'failed' then
+  redis.call('HINCRBY', KEYS[2], newStatus, 1)
+  local ft = redis.call('HGET', KEYS[1], 'failure_type')
+  if newStatus == 'failed' and ft and ft ~= '' then redis.call('HINCRBY', KEYS[2], 'failed:' .. ft, 1) end
+  local pm = redis.call('HGET', KEYS[1], 'processing_ms')
+  if newStatus == 'completed' and pm and pm ~= '' then
+    redis.call('HINCRBYFLOAT', KEYS[2], 'processing_ms_sum', pm)
+    redis.call('HINCRBY', KEYS[2], 'processing_count', 1)
+  end
+end
+return 1
+`;
+
+export type ClaimResult = { state: 'claimed'; attempt: number } | { state: 'completed' | 'failed' | 'missing'; attempt: number };
+
+export async function claimTask(deps: Clients, id: string, workerId: string): Promise<ClaimResult> {
+  const [state, attempt] = (await dependency('redis', () => deps.redis.eval(CLAIM, 1, taskKey(deps, id), workerId, new Date().toISOString()))) as [string, number];
+  return { state: state as ClaimResult['state'], attempt: Number(attempt) };
+}
+
+/** Applies `fields` if this attempt still owns the task; returns false when it no longer does. */
+export async function finishAttempt(deps: Clients, id: string, attempt: number, outcome: string, fields: Partial<TaskRecord>): Promise<boolean> {
+  const flat = Object.entries(encode(fields)).flat();
+  const r = await dependency('redis', () => deps.redis.eval(FINISH, 2, taskKey(deps, id), outcomesKey(deps), String(attempt), outcome, ...flat));
+  return r === 1;
+}
+
+export async function outcomeTotals(deps: Clients) {
+  const h = await dependency('redis', () => deps.redis.hgetall(outcomesKey(deps)));
+  const n = (k: string) => Number(h[k] ?? 0);
+  const finished = n('completed') + n('failed');
+  return {
+    completed: n('completed'),
+    failed: n('failed'),
+    failed_by_type: { job_failure: n('failed:job_failure'), worker_failure: n('failed:worker_failure') },
+    success_rate: finished ? Math.round((n('completed') / finished) * 1000) / 1000 : null,
+    mean_processing_ms: n('processing_count') ? Math.round((n('processing_ms_sum') / n('processing_count')) * 10) / 10 : null,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * POST /api/process-batch/distributed/: validate like Day 2, record one task per image in
+ * Redis, send one message per task to the FIFO queue, answer at once. Each task is its own
+ * MessageGroupId, so FIFO ordering never makes unrelated tasks wait for each other; the
+ * task id is the deduplication id, so a retried send cannot enqueue a task twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { Clients } from '../clients';
+import { dependency } from '../dependencies';
+import { ValidationError } from '../errors';
+import { parseFilterSteps } from '../filters/request';
+import { DEFAULT_IMAGE, headImage, validateImageName } from '../images';
+import { taskQueueUrl } from '../queues';
+import { createTasks, deleteTasks, type TaskMessage } from './store';
+
+export const MAX_TASKS_PER_SUBMISSION = 10;
+const ALLOWED = ['filters', 'filter_params', 'images'];
+
+export function parseDistributedRequest(body: Record<string, unknown>) {
+  for (const key of Object.keys(body)) {
+    if (!ALLOWED.includes(key)) throw new ValidationError(`unknown field ${JSON.stringify(key.slice(0, 60))}; allowed: ${ALLOWED.join(', ')}`, { field: key.slice(0, 60) });
+  }
+  const steps = parseFilterSteps(body.filters, body.filter_params);
+  let images = [DEFAULT_IMAGE];
+  if (body.images !== undefined) {
+    if (!Array.isArray(body.images) || body.images.length === 0 || body.images.length > MAX_TASKS_PER_SUBMISSION) {
+      throw new ValidationError(`images must be a list of 1 to ${MAX_TASKS_PER_SUBMISSION} image names (one task each)`, { field: 'images' });
+    }
+    images = body.images.map((n, i) => validateImageName(n, `images[${i}]`));
+  }
+  return { steps, images };
+}
+
+export async function submitDistributed(deps: Clients, body: Record<string, unknown>) {
+  const { steps, images } = parseDistributedRequest(body);
+  // Unknown images are refused now, not discovered by a worker later.
+  await Promise.all([...new Set(images)].map((name) => headImage(deps, name)));
+  const queueUrl = await taskQueueUrl(deps);
+  const batchId = randomUUID();
+  const now = Date.now();
+  const messages: TaskMessage[] = images.map((image) => ({ task_id: randomUUID(), batch_id: batchId, image, steps, queued_at: now }));
+  await createTasks(deps, messages);
+  try {
+    const res = await dependency('sqs', () =>
+      deps.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            MessageBody: JSON.stringify(m),
+            MessageGroupId: m.task_id,
+            MessageDeduplicationId: m.task_id,
+          })),
+        }),
+      ),
+    );
+    if (res.Failed?.length) throw new Error(`SQS refused ${res.Failed.length} of ${messages.length} messages: ${res.Failed[0].Message ?? res.Failed[0].Code}`);
+  } catch (e) {
+    // Nothing half-submitted: records without a message would stay pending forever.
+    await deleteTasks(deps, messages.map((m) => m.task_id)).catch(() => undefined);
+    throw e;
+  }
+  const ids = messages.map((m) => m.task_id);
+  return {
+    task_id: ids[0],
+    task_ids: ids,
+    batch_id: batchId,
+    status: 'pending',
+    filters: steps.map((s) => s.name),
+    images,
+    status_url: `/api/task/${ids[0]}/status/`,
+    status_urls: ids.map((id) => `/api/task/${id}/status/`),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Worker registry and heartbeats in Redis. A worker registers (id, capabilities, pid,
+ * host, started_at), refreshes a TTL key every heartbeat interval, and records idle/busy
+ * with its current task and its counts. A worker whose heartbeat key expired (3 intervals
+ * without a beat) is offline.
+ */
+import os from 'node:os';
+import type { Clients } from '../clients';
+import { dependency } from '../dependencies';
+import { FILTER_NAMES } from '../filters/registry';
+import { ValidationError } from '../errors';
+
+/** The seed's three workers. */
+export const BUILT_IN_CAPABILITIES: Record<string, readonly string[]> = {
+  'worker-1': ['resize', 'blur', 'brightness'],
+  'worker-2': ['sharpen', 'edges'],
+  'worker-3': FILTER_NAMES,
+};
+
+export const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export interface WorkerIdentity {
+  id: string;
+  capabilities: string[];
+  /** "all" when the worker takes every filter (the seed's general-purpose worker). */
+  all: boolean;
+}
+
+/** WORKER_ID plus WORKER_CAPABILITIES (a filter list or "all"), else the built-in set for the id. */
+export function resolveIdentity(id: string | undefined, capabilities: string | undefined): WorkerIdentity {
+  if (!id || !WORKER_ID.test(id)) {
+    throw new ValidationError(`worker id must be 1-64 letters, digits, '.', '_' or '-' (e.g. worker-1); got ${JSON.stringify(id ?? '')}`, { field: 'WORKER_ID' });
+  }
+  let caps: string[];
+  if (capabilities) {
+    caps = capabilities.split(',').map((c) => c.trim()).filter(Boolean);
+    if (caps.length === 1 && caps[0] === 'all') caps = [...FILTER_NAMES];
+    const unknown = caps.filter((c) => !FILTER_NAMES.includes(c));
+    if (unknown.length || caps.length === 0) {
+      throw new ValidationError(`WORKER_CAPABILITIES must be "all" or a comma list of ${FILTER_NAMES.join(', ')}; unknown: ${unknown.join(', ') || '(empty)'}`, {
+        field: 'WORKER_CAPABILITIES',
+      });
+    }
+  } else {
+    const builtIn = BUILT_IN_CAPABILITIES[id];
+    if (!builtIn) throw new ValidationError(`worker ${id} has no built-in capabilities; set WORKER_CAPABILITIES (a filter list or "all")`, { field: 'WORKER_CAPABILITIES' });
+    caps = [...builtIn];
+  }
+  return { id, capabilities: caps, all: FILTER_NAMES.every((f) => caps.includes(f)) };
+}
+
+const workerKey = (deps: Clients, id: string) => deps.key('worker', id);
+const aliveKey = (deps: Clients, id: string) => deps.key('worker', id, 'alive');
+const workersKey = (deps: Clients) => deps.key('workers');
+
+function ttlS(deps: Clients) {
+  return deps.config.workers.heartbeatIntervalS * 3;
+}
+
+export async function registerWorker(deps: Clients, w: WorkerIdentity): Promise<void> {
+  const now = new Date().toISOString();
+  await dependency('redis', () =>
+    deps.redis
+      .multi()
+      .sadd(workersKey(deps), w.id)
+      .hset(workerKey(deps, w.id), {
+        id: w.id,
+        capabilities: JSON.stringify(w.capabilities),
+        all: w.all ? '1' : '0',
+        pid: String(process.pid),
+        host: os.hostname(),
+        started_at: now,
+        status: 'idle',
+        current_task: '',
+        last_heartbeat: String(Date.now()),
+        heartbeat_interval_s: String(deps.config.workers.heartbeatIntervalS),
+      })
+      .set(aliveKey(deps, w.id), '1', 'EX', ttlS(deps))
+      .exec(),
+  );
+}
+
+export async function heartbeat(deps: Clients, id: string): Promise<void> {
+  await dependency('redis', () =>
+    deps.redis.multi().hset(workerKey(deps, id), 'last_heartbeat', String(Date.now())).set(aliveKey(deps, id), '1', 'EX', ttlS(deps)).exec(),
+  );
+}
+
+export async function setBusy(deps: Clients, id: string, taskId: string | null): Promise<void> {
+  await dependency('redis', () => deps.redis.hset(workerKey(deps, id), { status: taskId ? 'busy' : 'idle', current_task: taskId ?? '' }));
+}
+
+export async function countOutcome(deps: Clients, id: string, outcome: 'processed' | 'failed', processingMs?: number): Promise<void> {
+  const m = deps.redis.multi().hincrby(workerKey(deps, id), outcome, 1);
+  if (processingMs !== undefined) m.hincrbyfloat(workerKey(deps, id), 'processing_ms_sum', processingMs);
+  await dependency('redis', () => m.exec());
+}
+
+export async function deregisterWorker(deps: Clients, id: string): Promise<void> {
+  await dependency('redis', () =>
+    deps.redis.multi().hset(workerKey(deps, id), { status: 'stopped', current_task: '', stopped_at: new Date().toISOString() }).del(aliveKey(deps, id)).exec(),
+  );
+}
+
+export interface WorkerView {
+  id: string;
+  capabilities: string[];
+  alive: boolean;
+  status: 'idle' | 'busy' | 'offline' | 'stopped';
+  current_task: string | null;
+  heartbeat_age_s: number | null;
+  processed: number;
+  failed: number;
+  mean_processing_ms: number | null;
+  pid: number | null;
+  host: string | null;
+  started_at: string | null;
+}
+
+export async function listWorkers(deps: Clients): Promise<WorkerView[]> {
+  return dependency('redis', async () => {
+    const ids = (await deps.redis.smembers(workersKey(deps))).sort();
+    if (ids.length === 0) return [];
+    const m = deps.redis.multi();
+    for (const id of ids) m.hgetall(workerKey(deps, id)).exists(aliveKey(deps, id));
+    const replies = (await m.exec()) ?? [];
+    return ids.map((id, i) => {
+      const h = (replies[2 * i][1] ?? {}) as Record<string, string>;
+      const alive = (replies[2 * i + 1][1] as number) === 1;
+      const processed = Number(h.processed ?? 0);
+      const recorded = (h.status ?? 'idle') as WorkerView['status'];
+      return {
+        id,
+        capabilities: h.capabilities ? JSON.parse(h.capabilities) : [],
+        alive,
+        status: alive ? recorded : recorded === 'stopped' ? 'stopped' : 'offline',
+        current_task: alive && h.current_task ? h.current_task : null,
+        heartbeat_age_s: h.last_heartbeat ? Math.round((Date.now() - Number(h.last_heartbeat)) / 100) / 10 : null,
+        processed,
+        failed: Number(h.failed ?? 0),
+        mean_processing_ms: processed ? Math.round((Number(h.processing_ms_sum ?? 0) / processed) * 10) / 10 : null,
+        pid: h.pid ? Number(h.pid) : null,
+        host: h.host ?? null,
+        started_at: h.started_at ?? null,
+      };
+    });
+  });
+}

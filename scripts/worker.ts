@@ -1,0 +1,113 @@
+/**
+ * `npm run worker -- worker-3`: one worker in the foreground against the running stack —
+ * the local analogue of an SQS event-source mapping. It long-polls the task queue, hands
+ * each message to the same handler the Lambda runs (handlers/worker.ts), deletes what the
+ * handler reports done and leaves the rest to reappear after the visibility timeout.
+ * SIGTERM/SIGINT: finish the current task, deregister, exit. SIGKILL: a crash.
+ */
+import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+
+const id = process.argv[2] ?? process.env.WORKER_ID;
+if (id) process.env.WORKER_ID = id;
+
+import { clients, closeClients } from '../lib/clients';
+import { config, ConfigError } from '../lib/config';
+import { AppError } from '../lib/errors';
+import { taskQueueUrl } from '../lib/queues';
+import { createWorkerHandler } from '../lib/worker/handler';
+import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
+
+function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      MessageGroupId: a.MessageGroupId,
+      MessageDeduplicationId: a.MessageDeduplicationId,
+      SequenceNumber: a.SequenceNumber,
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+async function main() {
+  let worker: WorkerIdentity;
+  try {
+    worker = resolveIdentity(config().workers.id, config().workers.capabilities);
+  } catch (e) {
+    if (e instanceof AppError || e instanceof ConfigError) {
+      process.stderr.write(`[worker] cannot start: ${e.message}\n  usage: npm run worker -- worker-1   (worker-1, worker-2, worker-3, or any id with WORKER_CAPABILITIES)\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const deps = clients();
+  const handler = createWorkerHandler(() => deps, () => worker);
+  const queueUrl = await taskQueueUrl(deps);
+  const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${deps.config.aws.queueName}`;
+
+  let stopping = false;
+  let beat: NodeJS.Timeout | undefined;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`[worker] ${worker.id}: ${signal}, finishing the current task then stopping\n`);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  // Registers on the first (empty) invocation, as a Lambda would on its first event.
+  await handler({ Records: [] } as SQSEvent);
+  beat = setInterval(() => void heartbeat(deps, worker.id).catch(() => undefined), deps.config.workers.heartbeatIntervalS * 1000);
+  process.stdout.write(`[worker] ${worker.id} ready (pid ${process.pid}; capabilities: ${worker.all ? 'all' : worker.capabilities.join(', ')})\n`);
+
+  let backoffMs = 250;
+  while (!stopping) {
+    let messages: Message[] = [];
+    try {
+      const res = await deps.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 1,
+          WaitTimeSeconds: deps.config.workers.pollWaitS,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
+        }),
+      );
+      messages = res.Messages ?? [];
+      backoffMs = 250;
+    } catch (e) {
+      process.stderr.write(`[worker] ${worker.id}: receive failed (${(e as Error).message}); retrying in ${backoffMs} ms\n`);
+      await new Promise((r) => setTimeout(r, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 5000);
+      continue;
+    }
+    if (messages.length === 0) continue;
+    const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
+    const result = await handler(event).catch(() => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
+    const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+    for (const r of event.Records) {
+      if (failed.has(r.messageId)) continue;
+      await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle })).catch((e) => {
+        process.stderr.write(`[worker] ${worker.id}: delete failed for ${r.messageId}: ${(e as Error).message}\n`);
+      });
+    }
+  }
+  clearInterval(beat);
+  await deregisterWorker(deps, worker.id).catch(() => undefined);
+  await closeClients(deps);
+  process.stdout.write(`[worker] ${worker.id} stopped\n`);
+  process.exit(0);
+}
+
+void main();

@@ -1,0 +1,60 @@
+// The seed's "Testing Job Failure vs Worker Failure", as written.
+import sharp from 'sharp';
+import { closeClients } from '../../lib/clients';
+import { fetchResult } from '../helpers/batch';
+import { stackClients } from '../helpers/shared-stack';
+import { startStack, type RunningStack } from '../helpers/stack';
+import { startWorker, submit, taskStatus, waitForTask, terminal, type WorkerProcess } from '../helpers/workers';
+
+let stack: RunningStack;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, 'seed-failures');
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+  await stack?.stop();
+});
+
+test('worker failure: with no worker the task stays pending, then a starting worker processes it', async () => {
+  const [id] = await submit(stack, { filters: ['resize'] });
+  await new Promise((r) => setTimeout(r, 1500));
+  const waiting = await taskStatus(stack, id);
+  expect({ status: waiting.status, explanation: waiting.explanation }).toEqual({ status: 'pending', explanation: 'No workers available to process task' });
+  expect(waiting.attempts).toBe(0);
+
+  workers.push(await startWorker(stack, 'worker-1'));
+  const done = await waitForTask(stack, id, terminal);
+  expect(done.status).toBe('completed');
+  expect(done.worker_id).toBe('worker-1');
+  expect(done.attempts).toBe(1);
+  expect(done.result.key).toBe(`processed/${id}/sample_4k.jpg`);
+  expect(done.queue_wait_ms).toBeGreaterThanOrEqual(1500);
+  expect(done.processing_ms).toBeGreaterThan(0);
+  expect(done.filter_ms.map((f: { name: string }) => f.name)).toEqual(['resize']);
+  for (const f of ['queued_at', 'started_at', 'finished_at']) expect(Date.parse(done[f])).toBeGreaterThan(0);
+  // The result is in S3 and decodes at the seed's default resize.
+  const deps = stackClients(stack);
+  const { meta } = await fetchResult(deps, done.result.key);
+  expect([meta.width, meta.height]).toEqual([800, 600]);
+  const viaUrl = await sharp(Buffer.from(await (await fetch(done.result.url)).arrayBuffer())).metadata();
+  expect([viaUrl.width, viaUrl.height]).toEqual([800, 600]);
+  await closeClients(deps);
+}, 60_000);
+
+test('job failure: worker-1 takes a sharpen task it cannot handle; the task fails and is lost', async () => {
+  const [id] = await submit(stack, { filters: ['sharpen'] });
+  const t = await waitForTask(stack, id, terminal);
+  expect({ status: t.status, failure_type: t.failure_type, failure_reason: t.failure_reason, error: t.error }).toEqual({
+    status: 'failed',
+    failure_type: 'job_failure',
+    failure_reason: 'worker_capability_mismatch',
+    error: "Worker worker-1 cannot handle filters: ['sharpen']",
+  });
+  expect(t.explanation).toMatch(/worker took the task but cannot handle the requested filter/i);
+  expect(t.result).toBeNull();
+  // Lost for good: its message was deleted, nothing is left to redeliver.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect((await taskStatus(stack, id)).attempts).toBe(1);
+}, 60_000);

@@ -1,0 +1,38 @@
+// A worker killed with SIGKILL mid-task: the message reappears after the visibility
+// timeout and another capable worker completes the task; nothing is lost.
+import { startStack, type RunningStack } from '../helpers/stack';
+import { startWorker, submit, taskStatus, terminal, waitForTask, type WorkerProcess } from '../helpers/workers';
+
+let stack: RunningStack;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '4' }, 'crash-recovery');
+  workers.push(...(await Promise.all(['worker-2', 'worker-3'].map((id) => startWorker(stack, id)))));
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+  await stack?.stop();
+});
+
+test('SIGKILL mid-task: another worker completes it on attempt 2', async () => {
+  // Several full-size OpenCV passes: long enough to be caught mid-flight.
+  const [id] = await submit(stack, { filters: ['sharpen', 'sharpen', 'sharpen', 'edges'] });
+  const processing = await waitForTask(stack, id, (t) => t.status === 'processing', 20_000);
+  const victim = workers.find((w) => w.id === processing.worker_id)!;
+  expect(await victim.stop('SIGKILL')).toBe('SIGKILL');
+
+  // Still in flight until the visibility timeout: it says who had it.
+  const meanwhile = await taskStatus(stack, id);
+  expect(['processing', 'pending']).toContain(meanwhile.status);
+
+  const done = await waitForTask(stack, id, terminal, 40_000);
+  const survivor = workers.find((w) => w !== victim)!;
+  expect(done.status).toBe('completed');
+  expect(done.attempts).toBe(2);
+  expect(done.worker_id).toBe(survivor.id);
+  expect(done.attempt_history.map((a: { worker_id: string }) => a.worker_id)).toEqual([victim.id, survivor.id]);
+  expect(done.attempt_history[0].outcome).toBeUndefined();
+  expect(done.attempt_history[1].outcome).toBe('completed');
+  expect(done.result.key).toBe(`processed/${id}/sample_4k.jpg`);
+}, 90_000);

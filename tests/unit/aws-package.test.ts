@@ -1,0 +1,58 @@
+// `serverless package --stage aws` runs offline (no credentials, no AWS calls) and yields the
+// CloudFormation template of the whole pipeline.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+let template: { Resources: Record<string, { Type: string; Properties: any }> };
+let outDir: string;
+
+beforeAll(() => {
+  outDir = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', 'aws', '--package', outDir], {
+    cwd: ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_ENDPOINT_URL: '' },
+    stdio: 'pipe',
+    timeout: 240_000,
+  });
+  template = JSON.parse(readFileSync(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+}, 300_000);
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+test('a FIFO task queue with a FIFO dead-letter queue and a redrive policy', () => {
+  const queues = Object.fromEntries(ofType('AWS::SQS::Queue'));
+  expect(queues.TaskQueue.Properties).toMatchObject({ FifoQueue: true, QueueName: 'image-tasks-aws.fifo', RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } });
+  expect(queues.DeadLetterQueue.Properties).toMatchObject({ FifoQueue: true, QueueName: 'image-tasks-dlq-aws.fifo' });
+  expect(template.Resources.ImageBucket.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+});
+
+test('three worker functions consume the queue one message at a time, reporting item failures', () => {
+  const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+  expect(mappings).toHaveLength(3);
+  for (const m of mappings) {
+    expect(m).toMatchObject({ BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['TaskQueue', 'Arn'] } });
+  }
+  const fns = Object.fromEntries(ofType('AWS::Lambda::Function'));
+  const workers = ['Worker1', 'Worker2', 'Worker3'].map((w) => fns[`${w}LambdaFunction`].Properties);
+  expect(workers.map((w) => [w.Environment.Variables.WORKER_ID, w.Environment.Variables.WORKER_CAPABILITIES])).toEqual([
+    ['worker-1', 'resize,blur,brightness'],
+    ['worker-2', 'sharpen,edges'],
+    ['worker-3', 'all'],
+  ]);
+  for (const w of workers) {
+    expect(w.Runtime).toBe('nodejs22.x');
+    expect(w.Environment.Variables.QUEUE_URL).toEqual({ Ref: 'TaskQueue' });
+    expect(w.Environment.Variables.AWS_ENDPOINT_URL).toEqual({ Ref: 'AWS::NoValue' });
+  }
+});
+
+test('the HTTP functions are routes of one HTTP API, on the seed paths', () => {
+  const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
+  for (const key of ['GET /api/health/', 'GET /api/image/4k/', 'POST /api/process-batch/distributed/', 'GET /api/task/{task_id}/status/', 'GET /api/workers/status/', 'POST /api/process-batch/compare-all/']) {
+    expect(routes).toContain(key);
+  }
+});

@@ -81,6 +81,7 @@ export async function taskStatus(deps: Clients, rawId: string | undefined) {
     queue_wait_ms: task.queue_wait_ms,
     processing_ms: task.processing_ms,
     filter_ms: task.filter_ms,
+    timings: task.timings,
     result: task.result_key ? { key: task.result_key, url: resultUrl, width: task.width, height: task.height, bytes: task.bytes } : null,
     last_error: task.last_error,
   };

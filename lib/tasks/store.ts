@@ -41,6 +41,8 @@ export interface TaskRecord {
   queue_wait_ms: number | null;
   processing_ms: number | null;
   filter_ms: { name: string; ms: number }[] | null;
+  /** Where a worker's time went: claim (Redis), fetch (S3 get), process (decode+filters+encode), store (S3 put). */
+  timings: { claim_ms: number; fetch_ms: number; process_ms: number; store_ms: number } | null;
   result_key: string | null;
   width: number | null;
   height: number | null;
@@ -52,7 +54,7 @@ export interface TaskRecord {
   last_error: string | null;
 }
 
-const JSON_FIELDS = ['filters', 'filter_params', 'attempt_history', 'filter_ms'] as const;
+const JSON_FIELDS = ['filters', 'filter_params', 'attempt_history', 'filter_ms', 'timings'] as const;
 const NUMBER_FIELDS = ['attempts', 'queue_wait_ms', 'processing_ms', 'width', 'height', 'bytes'] as const;
 
 export const taskKey = (deps: Clients, id: string) => deps.key('task', id);
@@ -74,7 +76,7 @@ function encode(fields: Partial<TaskRecord>): Record<string, string> {
 
 const ALL_FIELDS = [
   'task_id', 'batch_id', 'status', 'image', 'filters', 'filter_params', 'queued_at', 'started_at', 'finished_at', 'attempts', 'worker_id',
-  'attempt_history', 'queue_wait_ms', 'processing_ms', 'filter_ms', 'result_key', 'width', 'height', 'bytes', 'error', 'failure_type',
+  'attempt_history', 'queue_wait_ms', 'processing_ms', 'filter_ms', 'timings', 'result_key', 'width', 'height', 'bytes', 'error', 'failure_type',
   'failure_reason', 'explanation', 'last_error',
 ] as const satisfies readonly (keyof TaskRecord)[];
 

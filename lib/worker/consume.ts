@@ -76,7 +76,9 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
     return 'retry';
   }
 
+  const claimStart = performance.now();
   const claim = await claimTask(deps, msg.task_id, worker.id);
+  const claimMs = performance.now() - claimStart;
   if (claim.state !== 'claimed') {
     // Redelivery of a finished task (or a task unknown here): acknowledge, never process twice.
     log.warn('delivery of a finished or unknown task ignored', { worker: worker.id, task_id: msg.task_id, state: claim.state });
@@ -103,10 +105,17 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
 
   await setBusy(deps, worker.id, msg.task_id);
   try {
+    let t = performance.now();
     const { bytes } = await readImage(deps, msg.image);
+    const fetchMs = performance.now() - t;
+    t = performance.now();
     const out = await processImage(bytes, msg.steps, { maxInputPixels: deps.config.processing.maxInputPixels, jpegQuality: deps.config.processing.jpegQuality });
+    const processMs = performance.now() - t;
     const key = resultKey(msg.task_id, msg.image);
+    t = performance.now();
     await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key, Body: out.output, ContentType: 'image/jpeg' })));
+    const storeMs = performance.now() - t;
+    const r1 = (n: number) => Math.round(n * 10) / 10;
     const processingMs = Date.now() - startedAt;
     const finished = await finishAttempt(deps, msg.task_id, attempt, 'completed', {
       status: 'completed',
@@ -114,6 +123,7 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
       queue_wait_ms: startedAt - msg.queued_at,
       processing_ms: processingMs,
       filter_ms: out.filters.map((f) => ({ name: f.name, ms: f.ms })),
+      timings: { claim_ms: r1(claimMs), fetch_ms: r1(fetchMs), process_ms: r1(processMs), store_ms: r1(storeMs) },
       result_key: key,
       width: out.width,
       height: out.height,

@@ -11,7 +11,9 @@ withCompose('docker-compose accepts docker-compose.yml and resolves the pinned L
   const out = execFileSync(composeBinary!, ['config'], { cwd: ROOT, env: { ...process.env, LOCALSTACK_IMAGE: '', LOCALSTACK_AUTH_TOKEN: '' } }).toString();
   expect(out).toContain('image: localstack/localstack:4.14.0');
   expect(out).toMatch(/\/etc\/localstack\/init\/ready\.d/);
-  for (const service of ['localstack:', 'redis:', 'api:']) expect(out).toContain(`  ${service}`);
+  for (const service of ['localstack', 'redis', 'api-1', 'api-2', 'api-3', 'loadbalancer', 'worker-1', 'worker-2', 'worker-3']) expect(out).toContain(`  ${service}:`);
+  expect(out).toMatch(/worker-3:[\s\S]*?WORKER_CAPABILITIES: all/);
+  expect(out).toContain("- 127.0.0.1:8000:8000");
 });
 
 withCompose('a newer LocalStack gets the auth token passed through', () => {

@@ -36,3 +36,13 @@ test('SIGKILL mid-task: another worker completes it on attempt 2', async () => {
   expect(done.attempt_history[1].outcome).toBe('completed');
   expect(done.result.key).toBe(`processed/${id}/sample_4k.jpg`);
 }, 90_000);
+
+test('SIGTERM mid-task is graceful: the worker finishes the task, deregisters and exits 0', async () => {
+  const survivor = workers.find((w) => w.child.exitCode === null && w.child.signalCode === null)!;
+  const [id] = await submit(stack, { filters: ['sharpen', 'sharpen', 'edges'] });
+  await waitForTask(stack, id, (t) => t.status === 'processing', 20_000);
+  expect(await survivor.stop('SIGTERM')).toBe(0);
+  const done = await taskStatus(stack, id);
+  expect(done).toMatchObject({ status: 'completed', worker_id: survivor.id, attempts: 1 });
+  expect(survivor.output()).toMatch(/finishing the current task then stopping[\s\S]*stopped/);
+}, 60_000);

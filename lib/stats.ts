@@ -59,6 +59,10 @@ export async function recordRequestEnd(deps: Clients, route: string, status: num
       .hincrby(k('latency', route), bucket, 1)
       .hincrbyfloat(k('latency', route), 'sum', ms)
       .hincrby(k('latency', route), 'count', 1)
+      // Per route and status too, for the Prometheus histogram's labels.
+      .hincrby(k('latency_by_status', `${route}|${status}`), bucket, 1)
+      .hincrbyfloat(k('latency_by_status', `${route}|${status}`), 'sum', ms)
+      .hincrby(k('latency_by_status', `${route}|${status}`), 'count', 1)
       .sadd(k('routes'), route)
       .hincrby(k('inflight'), instanceId, -1)
       .sadd(k('instances'), instanceId)

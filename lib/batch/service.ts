@@ -9,6 +9,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clients } from '../clients';
 import { dependency } from '../dependencies';
 import { ImageRejectedError } from '../errors';
+import { percentileOf } from '../histogram';
 import { FILTERS } from '../filters/registry';
 import type { ProcessedImage, ProcessLimits } from '../filters/pipeline';
 import { filterPool, markPoolRun, poolInfo, poolSize } from '../filters/pool';
@@ -187,10 +188,6 @@ export async function compareStrategies(deps: Clients, req: BatchRequest, strate
     speedups: { baseline, ...speedups },
     ...verdict(workload, walls),
   };
-}
-
-function percentileOf(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 export async function stress(deps: Clients, req: BatchRequest) {

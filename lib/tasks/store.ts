@@ -126,6 +126,16 @@ export async function getTask(deps: Clients, id: string): Promise<TaskRecord | n
   return Object.keys(hash).length ? decode(hash) : null;
 }
 
+export async function getTasks(deps: Clients, ids: string[]): Promise<TaskRecord[]> {
+  if (ids.length === 0) return [];
+  const replies = await dependency('redis', async () => {
+    const m = deps.redis.multi();
+    for (const id of ids) m.hgetall(taskKey(deps, id));
+    return (await m.exec()) ?? [];
+  });
+  return replies.map(([, h]) => h as Record<string, string>).filter((h) => h && Object.keys(h).length).map(decode);
+}
+
 export async function recentTaskIds(deps: Clients, limit: number): Promise<string[]> {
   return dependency('redis', () => deps.redis.zrevrange(indexKey(deps), 0, limit - 1));
 }

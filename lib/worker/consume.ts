@@ -13,6 +13,7 @@ import { processImage } from '../filters/pipeline';
 import { readImage } from '../images';
 import { errorFields, log } from '../log';
 import { claimTask, finishAttempt, type TaskMessage } from '../tasks/store';
+import { recordFilterTimes } from '../metrics-store';
 import { countOutcome, setBusy, type WorkerIdentity } from './registry';
 
 export type Disposition = 'done' | 'retry';
@@ -130,7 +131,10 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
       bytes: out.output.length,
       last_error: null,
     });
-    if (finished) await countOutcome(deps, worker.id, 'processed', processingMs);
+    if (finished) {
+      await countOutcome(deps, worker.id, 'processed', processingMs);
+      await recordFilterTimes(deps, out.filters);
+    }
     log.info('task completed', { worker: worker.id, task_id: msg.task_id, attempt, ms: processingMs });
     return 'done';
   } catch (e) {

@@ -1,3 +1,4 @@
+import { buildDashboard } from '../../scripts/build-dashboard';
 import { startStack, type RunningStack } from './stack';
 
 declare global {
@@ -8,6 +9,8 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   // start.ts prints the AWS SDK's Node 20 notice once; test workers need not repeat it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  // `npm start` builds the dashboard in prestart; the tests start scripts/start.ts directly.
+  await buildDashboard();
   const stack = await startStack({}, 'shared-stack');
   globalThis.__STACK__ = stack;
   // Test workers are forked after this and inherit the variable.

@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { dashboardSnapshot } from '../lib/dashboard';
+import { DependencyUnavailableError, NotFoundError } from '../lib/errors';
+import { httpHandler, json } from '../lib/http';
+
+// The only files this serves: a fixed map, never a path taken from the request.
+const DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');
+const ASSETS: Record<string, string> = {
+  '': 'text/html; charset=utf-8',
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+};
+
+/** GET /api/dashboard/ — the one aggregated request the page makes per tick. */
+export const data = httpHandler(async (_req, deps) => json(200, await dashboardSnapshot(deps)));
+
+/** GET /dashboard/ and /dashboard/{app.js,app.css} */
+export const page = httpHandler(async (req) => {
+  const asset = req.pathParams.asset ?? '';
+  if (!Object.hasOwn(ASSETS, asset)) throw new NotFoundError(`no dashboard asset ${JSON.stringify(asset.slice(0, 60))}`);
+  const file = path.join(DIST, asset === '' ? 'index.html' : asset);
+  let body: string;
+  try {
+    body = await readFile(file, 'utf8');
+  } catch {
+    throw new DependencyUnavailableError('dashboard', 'the dashboard is not built; run `npm run build:dashboard` (npm start does it)');
+  }
+  return { statusCode: 200, headers: { 'content-type': ASSETS[asset], 'cache-control': 'no-cache' }, body };
+});
+
+/** GET / — where to go. */
+export const root = httpHandler(async () => ({
+  statusCode: 200,
+  headers: { 'content-type': 'text/html; charset=utf-8' },
+  body: '<!doctype html><meta charset="utf-8"><title>image-pipeline</title><h1>image-pipeline</h1><ul><li><a href="/dashboard/">Dashboard</a></li><li><a href="/api/health/">/api/health/</a></li><li><a href="/api/workers/status/">/api/workers/status/</a></li><li><a href="/api/metrics">/api/metrics</a></li></ul>',
+}));

@@ -1,0 +1,117 @@
+/**
+ * GET /api/metrics: Prometheus text exposition built with prom-client's registry. Every
+ * number is read from the shared sources at scrape time — Redis for requests, tasks,
+ * filters and workers, SQS for queue depth — so any API process reports the totals of all.
+ * Histograms come from the log-spaced buckets in Redis, folded into standard `le` bounds.
+ */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { Registry } from 'prom-client';
+import type { Clients } from './clients';
+import { dependency } from './dependencies';
+import { bucketUpperBound } from './histogram';
+import { filterNamesKey, filterTimesKey } from './metrics-store';
+import { deadLetterQueueUrl, taskQueueUrl } from './queues';
+import { outcomeTotals } from './tasks/store';
+import { listWorkers } from './worker/registry';
+import { FILTER_NAMES } from './filters/registry';
+
+type Labels = Record<string, string>;
+interface Sample {
+  metricName?: string;
+  labels: Labels;
+  value: number;
+}
+
+const LE_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Folds a Redis hash of log-bucket counts (ms) into cumulative Prometheus buckets (s). */
+export function histogramSamples(name: string, labels: Labels, hash: Record<string, string>): Sample[] {
+  const counts: [number, number][] = Object.entries(hash)
+    .filter(([k]) => /^\d+$/.test(k))
+    .map(([k, v]) => [bucketUpperBound(Number(k)) / 1000, Number(v)]);
+  const samples: Sample[] = LE_SECONDS.map((le) => ({
+    metricName: `${name}_bucket`,
+    labels: { ...labels, le: String(le) },
+    value: counts.filter(([upper]) => upper <= le).reduce((a, [, c]) => a + c, 0),
+  }));
+  const count = Number(hash.count ?? 0);
+  samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
+  samples.push({ metricName: `${name}_sum`, labels, value: Number(hash.sum ?? 0) / 1000 });
+  samples.push({ metricName: `${name}_count`, labels, value: count });
+  return samples;
+}
+
+function metric(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: Sample[]) {
+  return { name, get: async () => ({ name, help, type, values, aggregator: 'sum' as const }) };
+}
+
+async function queueSamples(deps: Clients): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for (const [queue, url] of [
+    ['tasks', await taskQueueUrl(deps)],
+    ['dead_letter', await deadLetterQueueUrl(deps)],
+  ] as const) {
+    const r = await dependency('sqs', () =>
+      deps.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] })),
+    );
+    out.push({ labels: { queue, state: 'visible' }, value: Number(r.Attributes?.ApproximateNumberOfMessages ?? 0) });
+    out.push({ labels: { queue, state: 'in_flight' }, value: Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) });
+  }
+  return out;
+}
+
+export async function renderMetrics(deps: Clients): Promise<{ contentType: string; body: string }> {
+  const k = (...p: string[]) => deps.key('stats', ...p);
+  const [requests, statusRoutes, filters, totals, workers, queue] = await Promise.all([
+    dependency('redis', () => deps.redis.hgetall(k('requests'))),
+    dependency('redis', () => deps.redis.hkeys(k('requests'))),
+    dependency('redis', () => deps.redis.smembers(filterNamesKey(deps))),
+    outcomeTotals(deps),
+    listWorkers(deps),
+    queueSamples(deps),
+  ]);
+  const latencyHashes = await dependency('redis', () => Promise.all(statusRoutes.map((rs) => deps.redis.hgetall(k('latency_by_status', rs)))));
+  const filterHashes = await dependency('redis', () => Promise.all(filters.map((f) => deps.redis.hgetall(filterTimesKey(deps, f)))));
+
+  const split = (rs: string) => {
+    const i = rs.lastIndexOf('|');
+    return { route: rs.slice(0, i), status: rs.slice(i + 1) };
+  };
+  const registry = new Registry();
+  const register = (m: ReturnType<typeof metric>) => registry.registerMetric(m as never);
+
+  register(metric('http_requests_total', 'HTTP requests answered, by route and status, across all API processes.', 'counter', Object.entries(requests).map(([rs, v]) => ({ labels: split(rs), value: Number(v) }))));
+  register(
+    metric(
+      'http_request_duration_seconds',
+      'HTTP request duration by route and status, across all API processes.',
+      'histogram',
+      statusRoutes.flatMap((rs, i) => histogramSamples('http_request_duration_seconds', split(rs), latencyHashes[i])),
+    ),
+  );
+  register(
+    metric('pipeline_tasks_total', 'Distributed tasks that reached a terminal state, by outcome and failure type.', 'counter', [
+      { labels: { outcome: 'completed', failure_type: '' }, value: totals.completed },
+      { labels: { outcome: 'failed', failure_type: 'job_failure' }, value: totals.failed_by_type.job_failure },
+      { labels: { outcome: 'failed', failure_type: 'worker_failure' }, value: totals.failed_by_type.worker_failure },
+    ]),
+  );
+  register(
+    metric('pipeline_filter_duration_seconds', 'Time of each filter step in completed distributed tasks.', 'histogram', filters.flatMap((f, i) => histogramSamples('pipeline_filter_duration_seconds', { filter: f }, filterHashes[i]))),
+  );
+  register(metric('pipeline_queue_messages', 'Messages in the task queue and the dead-letter queue (from SQS).', 'gauge', queue));
+  const alive = workers.filter((w) => w.alive);
+  register(
+    metric(
+      'pipeline_workers_alive',
+      'Live workers able to run each filter.',
+      'gauge',
+      FILTER_NAMES.map((f) => ({ labels: { capability: f }, value: alive.filter((w) => w.capabilities.includes(f)).length })),
+    ),
+  );
+  register(
+    metric('pipeline_worker_heartbeat_age_seconds', 'Seconds since each known worker last beat.', 'gauge', workers.filter((w) => w.heartbeat_age_s !== null).map((w) => ({ labels: { worker: w.id }, value: w.heartbeat_age_s! }))),
+  );
+  register(metric('pipeline_worker_up', '1 when the worker heartbeat is live, else 0.', 'gauge', workers.map((w) => ({ labels: { worker: w.id }, value: w.alive ? 1 : 0 }))));
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}

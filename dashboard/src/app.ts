@@ -33,7 +33,9 @@ async function api(path: string, init?: RequestInit): Promise<{ status: number; 
 // ---------- charts ----------
 function chart(target: HTMLElement, series: uPlot.Series[], opts: Partial<uPlot.Options> = {}): uPlot {
   const width = Math.max(260, target.clientWidth || 360);
-  return new uPlot({ width, height: 180, series: [{}, ...series], axes: [{}, { size: 50 }], legend: { show: true }, ...opts } as uPlot.Options, [[], ...series.map(() => [])] as uPlot.AlignedData, target);
+  // A single sample would give a zero-width time range (and year-long ticks): pad it to ±1 min.
+  const scales = { x: { time: true, range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => (min === max ? [min - 60, max + 60] : [min, max]) } };
+  return new uPlot({ width, height: 180, scales, series: [{}, ...series], axes: [{}, { size: 50 }], legend: { show: true }, ...opts } as uPlot.Options, [[], ...series.map(() => [])] as uPlot.AlignedData, target);
 }
 
 let queueChart: uPlot;

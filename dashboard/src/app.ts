@@ -249,17 +249,22 @@ function showError(error: Json) {
   if (m) document.getElementById(`p-${m[1]}-${m[2]}`)?.setAttribute('aria-invalid', 'true');
 }
 
+/** POSTs the form's images, filters and parameters as an API request body. */
+function postForm(path: string) {
+  const { images, filters, filter_params } = readForm();
+  return api(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ filters, filter_params, ...(images.length ? { images } : {}) }),
+  });
+}
+
 async function submitJob(e: Event) {
   e.preventDefault();
   const button = $<HTMLButtonElement>('#submit-button');
   button.disabled = true;
   try {
-    const { images, filters, filter_params } = readForm();
-    const { status, body } = await api('/api/process-batch/distributed/', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ filters, filter_params, ...(images.length ? { images } : {}) }),
-    });
+    const { status, body } = await postForm('/api/process-batch/distributed/');
     if (status !== 202) {
       showError(body.error);
       $('#submit-result').textContent = '';
@@ -279,12 +284,7 @@ async function runCompare() {
   button.disabled = true;
   $('#compare-status').textContent = 'running sequential, threading and multiprocessing…';
   try {
-    const { images, filters, filter_params } = readForm();
-    const { status, body } = await api('/api/process-batch/compare-all/', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ filters, filter_params, ...(images.length ? { images } : {}) }),
-    });
+    const { status, body } = await postForm('/api/process-batch/compare-all/');
     if (status !== 200) {
       $('#compare-status').textContent = `refused: ${body.error?.field ? `${body.error.field}: ` : ''}${body.error?.message}`;
       return;

@@ -115,6 +115,13 @@ export function loadConfig(env: Env = process.env) {
       maxBatchImages: int(env, 'MAX_BATCH_IMAGES', 32, 1, 1000),
       maxStressIterations: int(env, 'MAX_STRESS_ITERATIONS', 50, 1, 1000),
     },
+    dispatch: {
+      /**
+       * fifo (the seed): one queue, any worker takes any task and fails what it cannot do.
+       * capability: one queue per worker class; a task only reaches workers that can run it.
+       */
+      mode: name(env, 'DISPATCH_MODE', 'fifo', /^(fifo|capability)$/, 'must be fifo or capability') as 'fifo' | 'capability',
+    },
     workers: {
       /** Seconds between worker heartbeats; a worker silent for 3 intervals is offline. */
       heartbeatIntervalS: int(env, 'HEARTBEAT_INTERVAL_S', 3, 1, 300),

@@ -10,6 +10,7 @@ import type { Clients } from './clients';
 import { dependency } from './dependencies';
 import { bucketUpperBound } from './histogram';
 import { filterNamesKey, filterTimesKey } from './metrics-store';
+import { ROUTES, routeQueueUrl } from './dispatch';
 import { deadLetterQueueUrl, taskQueueUrl } from './queues';
 import { outcomeTotals } from './tasks/store';
 import { listWorkers } from './worker/registry';
@@ -47,10 +48,12 @@ function metric(name: string, help: string, type: 'counter' | 'gauge' | 'histogr
 
 async function queueSamples(deps: Clients): Promise<Sample[]> {
   const out: Sample[] = [];
-  for (const [queue, url] of [
+  const queues: [string, string][] = [
     ['tasks', await taskQueueUrl(deps)],
     ['dead_letter', await deadLetterQueueUrl(deps)],
-  ] as const) {
+  ];
+  if (deps.config.dispatch.mode === 'capability') for (const r of ROUTES) queues.push([`tasks-${r.name}`, await routeQueueUrl(deps, r)]);
+  for (const [queue, url] of queues) {
     const r = await dependency('sqs', () =>
       deps.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] })),
     );

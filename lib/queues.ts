@@ -9,7 +9,7 @@ import { dependency } from './dependencies';
 
 const cache = new Map<string, Promise<string>>();
 
-async function lookup(deps: Clients, queueName: string, configured: string | undefined): Promise<string> {
+export async function lookupQueueUrl(deps: Clients, queueName: string, configured?: string): Promise<string> {
   if (configured) return configured;
   const key = `${deps.config.aws.endpoint ?? 'aws'}|${queueName}`;
   let p = cache.get(key);
@@ -22,8 +22,8 @@ async function lookup(deps: Clients, queueName: string, configured: string | und
   return p;
 }
 
-export const taskQueueUrl = (deps: Clients) => lookup(deps, deps.config.aws.queueName, deps.config.aws.queueUrl);
-export const deadLetterQueueUrl = (deps: Clients) => lookup(deps, deps.config.aws.dlqName, deps.config.aws.dlqUrl);
+export const taskQueueUrl = (deps: Clients) => lookupQueueUrl(deps, deps.config.aws.queueName, deps.config.aws.queueUrl);
+export const deadLetterQueueUrl = (deps: Clients) => lookupQueueUrl(deps, deps.config.aws.dlqName, deps.config.aws.dlqUrl);
 
 export function forgetQueueUrls(): void {
   cache.clear();

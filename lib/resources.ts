@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from './clients';
+import { ROUTES, routeQueueName } from './dispatch';
 import { contentTypeFor, IMAGE_FILE, SOURCE_PREFIX } from './images';
 
 export const STATIC_DIR = path.resolve(__dirname, '..', 'static');
@@ -16,6 +17,7 @@ export const STATIC_DIR = path.resolve(__dirname, '..', 'static');
 export interface ProvisionedResources {
   queueUrl: string;
   dlqUrl: string;
+  routeQueueUrls: Record<string, string>;
   bucket: string;
   uploaded: string[];
   unchanged: string[];
@@ -65,11 +67,15 @@ export async function provision(deps: Clients, opts: { staticDir?: string } = {}
   const dlqArn = (
     await deps.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes!.QueueArn!;
-  const queueUrl = await createFifoQueue(deps, queueName, {
+  const taskQueueAttributes = {
     VisibilityTimeout: String(visibilityTimeoutS),
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
-  });
+  };
+  const queueUrl = await createFifoQueue(deps, queueName, taskQueueAttributes);
+  // The per-class queues of capability dispatch, so either mode works on the same resources.
+  const routeQueueUrls: Record<string, string> = {};
+  for (const route of ROUTES) routeQueueUrls[route.name] = await createFifoQueue(deps, routeQueueName(deps, route), taskQueueAttributes);
   await ensureBucket(deps, bucket);
   const { uploaded, unchanged } = await uploadSamples(deps, bucket, opts.staticDir ?? STATIC_DIR);
-  return { queueUrl, dlqUrl, bucket, uploaded, unchanged };
+  return { queueUrl, dlqUrl, routeQueueUrls, bucket, uploaded, unchanged };
 }

@@ -194,6 +194,8 @@ async function main() {
       `  queue      ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
       `  bucket     s3://${resources.bucket}/source/  (${resources.uploaded.length + resources.unchanged.length} sample images)`,
       `  workers    ${workerIds.length ? workerIds.join(', ') : 'none (WORKERS=none)'}; more: npm run worker -- worker-3`,
+      `  dispatch   ${cfg.dispatch.mode}${cfg.dispatch.mode === 'fifo' ? ' (the seed: any worker takes any task; DISPATCH_MODE=capability routes by worker class)' : ' (one queue per worker class; no task reaches a worker that cannot run it)'}`,
+      `  dashboard  ${url}/dashboard/   metrics ${url}/api/metrics`,
       '  Ctrl-C stops everything started here.',
     ].join('\n'),
   );

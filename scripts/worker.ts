@@ -14,6 +14,7 @@ if (id) process.env.WORKER_ID = id;
 import { clients, closeClients } from '../lib/clients';
 import { config, ConfigError } from '../lib/config';
 import { AppError } from '../lib/errors';
+import { ROUTES, routeQueueName, routeQueueUrl, routesServedBy } from '../lib/dispatch';
 import { taskQueueUrl } from '../lib/queues';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
@@ -54,8 +55,16 @@ async function main() {
   }
   const deps = clients();
   const handler = createWorkerHandler(() => deps, () => worker);
-  const queueUrl = await taskQueueUrl(deps);
-  const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${deps.config.aws.queueName}`;
+  // FIFO dispatch: the one task queue. Capability dispatch: every class queue this worker covers.
+  const capability = deps.config.dispatch.mode === 'capability';
+  const served = capability ? routesServedBy(worker.capabilities) : [];
+  if (capability && served.length === 0) {
+    process.stderr.write(`[worker] ${worker.id}: capabilities [${worker.capabilities.join(', ')}] cover no worker class (${ROUTES.map((r) => `${r.name}: ${r.filters.join(',')}`).join('; ')}); it would never get a task\n`);
+    process.exit(2);
+  }
+  const queues = capability
+    ? await Promise.all(served.map(async (r) => ({ url: await routeQueueUrl(deps, r), name: routeQueueName(deps, r) })))
+    : [{ url: await taskQueueUrl(deps), name: deps.config.aws.queueName }];
 
   let stopping = false;
   let beat: NodeJS.Timeout | undefined;
@@ -70,21 +79,30 @@ async function main() {
   // Registers on the first (empty) invocation, as a Lambda would on its first event.
   await handler({ Records: [] } as SQSEvent);
   beat = setInterval(() => void heartbeat(deps, worker.id).catch(() => undefined), deps.config.workers.heartbeatIntervalS * 1000);
-  process.stdout.write(`[worker] ${worker.id} ready (pid ${process.pid}; capabilities: ${worker.all ? 'all' : worker.capabilities.join(', ')})\n`);
+  process.stdout.write(`[worker] ${worker.id} ready (pid ${process.pid}; capabilities: ${worker.all ? 'all' : worker.capabilities.join(', ')}; queues: ${queues.map((q) => q.name).join(', ')})\n`);
 
   let backoffMs = 250;
+  let turn = 0;
+  let emptyInARow = 0;
   while (!stopping) {
     let messages: Message[] = [];
+    // One queue: long-poll it. Several: take turns without waiting, pause after an empty round.
+    const queue = queues[turn++ % queues.length];
+    if (queues.length > 1 && emptyInARow >= queues.length) {
+      await new Promise((r) => setTimeout(r, 200));
+      emptyInARow = 0;
+    }
     try {
       const res = await deps.sqs.send(
         new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
+          QueueUrl: queue.url,
           MaxNumberOfMessages: 1,
-          WaitTimeSeconds: deps.config.workers.pollWaitS,
+          WaitTimeSeconds: queues.length === 1 ? deps.config.workers.pollWaitS : 0,
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
         }),
       );
       messages = res.Messages ?? [];
+      emptyInARow = messages.length ? 0 : emptyInARow + 1;
       backoffMs = 250;
     } catch (e) {
       process.stderr.write(`[worker] ${worker.id}: receive failed (${(e as Error).message}); retrying in ${backoffMs} ms\n`);
@@ -93,12 +111,13 @@ async function main() {
       continue;
     }
     if (messages.length === 0) continue;
+    const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${queue.name}`;
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
     const result = await handler(event).catch(() => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
     const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
     for (const r of event.Records) {
       if (failed.has(r.messageId)) continue;
-      await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle })).catch((e) => {
+      await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: r.receiptHandle })).catch((e) => {
         process.stderr.write(`[worker] ${worker.id}: delete failed for ${r.messageId}: ${(e as Error).message}\n`);
       });
     }

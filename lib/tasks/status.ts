@@ -5,6 +5,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clients } from '../clients';
 import { dependency } from '../dependencies';
 import { NotFoundError, ValidationError } from '../errors';
+import { ROUTES, routeQueueName, routeQueueUrl } from '../dispatch';
 import { deadLetterQueueUrl, taskQueueUrl } from '../queues';
 import { listWorkers, type WorkerView } from '../worker/registry';
 import { finishAttempt, getTask, outcomeTotals, type TaskRecord } from './store';
@@ -53,7 +54,10 @@ export async function taskStatus(deps: Clients, rawId: string | undefined) {
   const alive = workers.filter((w) => w.alive);
   let explanation = task.explanation;
   if (task.status === 'pending') {
-    if (alive.length === 0) explanation = 'No workers available to process task';
+    if (task.route && !alive.some((w) => canServe(w, task!.filters))) {
+      // Capability dispatch: the task waits in its class queue instead of failing.
+      explanation = `Waiting for a worker with capabilities [${task.filters.filter((f, i, all) => all.indexOf(f) === i).join(', ')}]`;
+    } else if (alive.length === 0) explanation = 'No workers available to process task';
     else if (!alive.some((w) => canServe(w, task!.filters))) explanation = `Waiting in the queue; no live worker can handle all of [${task.filters.join(', ')}], so whichever takes it will fail it (FIFO dispatch)`;
     else explanation = task.attempts > 0 ? `Waiting for redelivery after attempt ${task.attempts} (${task.last_error ?? 'worker stopped'})` : 'Waiting in the queue for a worker';
   } else if (task.status === 'processing') {
@@ -72,6 +76,7 @@ export async function taskStatus(deps: Clients, rawId: string | undefined) {
     attempts: task.attempts,
     attempt_history: task.attempt_history,
     batch_id: task.batch_id,
+    route: task.route,
     image: task.image,
     filters: task.filters,
     filter_params: task.filter_params,
@@ -95,11 +100,13 @@ async function queueDepth(deps: Clients, url: string) {
 }
 
 export async function workersStatus(deps: Clients) {
-  const [workers, totals, main, dlq] = await Promise.all([
+  const capability = deps.config.dispatch.mode === 'capability';
+  const [workers, totals, main, dlq, routes] = await Promise.all([
     listWorkers(deps),
     outcomeTotals(deps),
     taskQueueUrl(deps).then((u) => queueDepth(deps, u)),
     deadLetterQueueUrl(deps).then((u) => queueDepth(deps, u)),
+    capability ? Promise.all(ROUTES.map(async (r) => ({ route: r.name, filters: r.filters, queue: routeQueueName(deps, r), ...(await queueDepth(deps, await routeQueueUrl(deps, r))) }))) : undefined,
   ]);
   const alive = workers.filter((w) => w.alive);
   return {
@@ -111,9 +118,17 @@ export async function workersStatus(deps: Clients) {
       offline: workers.length - alive.length,
       capabilities_available: [...new Set(alive.flatMap((w) => w.capabilities))].sort(),
     },
-    queue: { name: deps.config.aws.queueName, visible: main.visible, in_flight: main.in_flight, dead_letter: dlq.visible + dlq.in_flight },
+    queue: routes
+      ? {
+          name: 'per worker class',
+          visible: routes.reduce((a, r) => a + r.visible, 0),
+          in_flight: routes.reduce((a, r) => a + r.in_flight, 0),
+          dead_letter: dlq.visible + dlq.in_flight,
+          routes,
+        }
+      : { name: deps.config.aws.queueName, visible: main.visible, in_flight: main.in_flight, dead_letter: dlq.visible + dlq.in_flight },
     tasks: totals,
     heartbeat: { interval_s: deps.config.workers.heartbeatIntervalS, offline_after_s: deps.config.workers.heartbeatIntervalS * 3 },
-    dispatch: 'fifo',
+    dispatch: deps.config.dispatch.mode,
   };
 }

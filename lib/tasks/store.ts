@@ -16,6 +16,8 @@ export interface TaskMessage {
   image: string;
   steps: FilterStep[];
   queued_at: number;
+  /** Capability dispatch: the worker class whose queue carries the task. */
+  route?: string;
 }
 
 export interface AttemptRecord {
@@ -52,6 +54,7 @@ export interface TaskRecord {
   failure_reason: string | null;
   explanation: string | null;
   last_error: string | null;
+  route: string | null;
 }
 
 const JSON_FIELDS = ['filters', 'filter_params', 'attempt_history', 'filter_ms', 'timings'] as const;
@@ -77,7 +80,7 @@ function encode(fields: Partial<TaskRecord>): Record<string, string> {
 const ALL_FIELDS = [
   'task_id', 'batch_id', 'status', 'image', 'filters', 'filter_params', 'queued_at', 'started_at', 'finished_at', 'attempts', 'worker_id',
   'attempt_history', 'queue_wait_ms', 'processing_ms', 'filter_ms', 'timings', 'result_key', 'width', 'height', 'bytes', 'error', 'failure_type',
-  'failure_reason', 'explanation', 'last_error',
+  'failure_reason', 'explanation', 'last_error', 'route',
 ] as const satisfies readonly (keyof TaskRecord)[];
 
 function decode(hash: Record<string, string>): TaskRecord {
@@ -108,6 +111,7 @@ export async function createTasks(deps: Clients, messages: TaskMessage[]): Promi
         queued_at: new Date(msg.queued_at).toISOString(),
         attempts: 0,
         attempt_history: [],
+        route: msg.route ?? null,
       };
       m.hset(taskKey(deps, msg.task_id), encode(rec)).expire(taskKey(deps, msg.task_id), TASK_TTL_S).zadd(indexKey(deps), msg.queued_at, msg.task_id);
     }

@@ -11,6 +11,7 @@ import { dependency } from '../dependencies';
 import { ValidationError } from '../errors';
 import { parseFilterSteps } from '../filters/request';
 import { DEFAULT_IMAGE, headImage, validateImageName } from '../images';
+import { routeFor, routeQueueUrl } from '../dispatch';
 import { taskQueueUrl } from '../queues';
 import { createTasks, deleteTasks, type TaskMessage } from './store';
 
@@ -36,10 +37,11 @@ export async function submitDistributed(deps: Clients, body: Record<string, unkn
   const { steps, images } = parseDistributedRequest(body);
   // Unknown images are refused now, not discovered by a worker later.
   await Promise.all([...new Set(images)].map((name) => headImage(deps, name)));
-  const queueUrl = await taskQueueUrl(deps);
+  const route = deps.config.dispatch.mode === 'capability' ? routeFor(steps.map((st) => st.name)) : undefined;
+  const queueUrl = route ? await routeQueueUrl(deps, route) : await taskQueueUrl(deps);
   const batchId = randomUUID();
   const now = Date.now();
-  const messages: TaskMessage[] = images.map((image) => ({ task_id: randomUUID(), batch_id: batchId, image, steps, queued_at: now }));
+  const messages: TaskMessage[] = images.map((image) => ({ task_id: randomUUID(), batch_id: batchId, image, steps, queued_at: now, ...(route ? { route: route.name } : {}) }));
   await createTasks(deps, messages);
   try {
     const res = await dependency('sqs', () =>
@@ -67,6 +69,8 @@ export async function submitDistributed(deps: Clients, body: Record<string, unkn
     task_ids: ids,
     batch_id: batchId,
     status: 'pending',
+    dispatch: deps.config.dispatch.mode,
+    ...(route ? { route: route.name } : {}),
     filters: steps.map((s) => s.name),
     images,
     status_url: `/api/task/${ids[0]}/status/`,

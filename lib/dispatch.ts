@@ -1,0 +1,38 @@
+/**
+ * Capability-aware dispatch (DISPATCH_MODE=capability), as Celery's task routes do it: one
+ * FIFO queue per worker class, a task sent to the narrowest class that can run all of its
+ * filters, and each worker consuming every class queue it fully covers. No task ever
+ * reaches a worker that cannot run it; a task whose class has no live worker waits.
+ */
+import type { Clients } from './clients';
+import { FILTER_NAMES } from './filters/registry';
+import { lookupQueueUrl } from './queues';
+
+export interface Route {
+  name: string;
+  filters: readonly string[];
+}
+
+/** Narrowest first: the seed's I/O specialist, CPU specialist, and general-purpose classes. */
+export const ROUTES: readonly Route[] = [
+  { name: 'io', filters: ['resize', 'blur', 'brightness'] },
+  { name: 'cpu', filters: ['sharpen', 'edges'] },
+  { name: 'all', filters: FILTER_NAMES },
+];
+
+export function routeFor(filters: readonly string[]): Route {
+  return ROUTES.find((r) => filters.every((f) => r.filters.includes(f)))!;
+}
+
+/** The class queues a worker with these capabilities can serve completely. */
+export function routesServedBy(capabilities: readonly string[]): Route[] {
+  return ROUTES.filter((r) => r.filters.every((f) => capabilities.includes(f)));
+}
+
+export function routeQueueName(deps: Clients, route: Route): string {
+  return deps.config.aws.queueName.replace(/\.fifo$/, `-${route.name}.fifo`);
+}
+
+export function routeQueueUrl(deps: Clients, route: Route): Promise<string> {
+  return lookupQueueUrl(deps, routeQueueName(deps, route));
+}

@@ -184,6 +184,26 @@ end
 return 1
 `;
 
+// Puts a finished task back to pending for a redrive, undoing its failure in the counters.
+// KEYS[1] task hash, KEYS[2] outcome counters; ARGV[1] note. Returns the previous status.
+const REQUEUE = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status == 'completed' then return status end
+if status == 'failed' then
+  redis.call('HINCRBY', KEYS[2], 'failed', -1)
+  local ft = redis.call('HGET', KEYS[1], 'failure_type')
+  if ft and ft ~= '' then redis.call('HINCRBY', KEYS[2], 'failed:' .. ft, -1) end
+end
+redis.call('HSET', KEYS[1], 'status', 'pending', 'failure_type', '', 'failure_reason', '', 'error', '', 'explanation', '', 'finished_at', '', 'last_error', ARGV[1])
+return status
+`;
+
+/** Returns the task to pending (redrive from the DLQ); a completed task is left alone. */
+export async function requeueTask(deps: Clients, id: string, note: string): Promise<string> {
+  return (await dependency('redis', () => deps.redis.eval(REQUEUE, 2, taskKey(deps, id), outcomesKey(deps), note))) as string;
+}
+
 export type ClaimResult = { state: 'claimed'; attempt: number } | { state: 'completed' | 'failed' | 'missing'; attempt: number };
 
 export async function claimTask(deps: Clients, id: string, workerId: string): Promise<ClaimResult> {

@@ -1,0 +1,88 @@
+/**
+ * The dead-letter queue: list what is in it (GET /api/dlq/) and send it back to work
+ * (POST /api/dlq/redrive/). Listing receives with a 1 s visibility, the only way SQS lets
+ * anyone look at messages; it raises their receive counts, which a DLQ does not act on.
+ */
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { Clients } from '../clients';
+import { dependency } from '../dependencies';
+import { routeFor, routeQueueUrl } from '../dispatch';
+import { deadLetterQueueUrl, taskQueueUrl } from '../queues';
+import { optionalNumberInRange } from '../validate';
+import { getTask, requeueTask, type TaskMessage } from './store';
+
+function parse(m: Message): Partial<TaskMessage> {
+  try {
+    return JSON.parse(m.Body ?? '') as Partial<TaskMessage>;
+  } catch {
+    return {};
+  }
+}
+
+async function receive(deps: Clients, max: number, visibilityS: number): Promise<Message[]> {
+  const url = await deadLetterQueueUrl(deps);
+  const out: Message[] = [];
+  const seen = new Set<string>();
+  while (out.length < max) {
+    const res = await dependency('sqs', () =>
+      deps.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: Math.min(10, max - out.length), VisibilityTimeout: visibilityS, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'] }),
+      ),
+    );
+    const fresh = (res.Messages ?? []).filter((m) => !seen.has(m.MessageId!));
+    if (fresh.length === 0) break;
+    for (const m of fresh) seen.add(m.MessageId!);
+    out.push(...fresh);
+  }
+  return out;
+}
+
+export async function listDeadLetters(deps: Clients, query: Record<string, string>) {
+  const max = optionalNumberInRange(query.max, 'max', 10, 1, 100, { integer: true });
+  const messages = await receive(deps, max, 1);
+  const items = await Promise.all(
+    messages.map(async (m) => {
+      const body = parse(m);
+      const task = typeof body.task_id === 'string' ? await getTask(deps, body.task_id).catch(() => null) : null;
+      return {
+        message_id: m.MessageId,
+        task_id: body.task_id ?? null,
+        image: body.image ?? null,
+        filters: Array.isArray(body.steps) ? body.steps.map((s) => s?.name) : null,
+        receive_count: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+        sent_at: m.Attributes?.SentTimestamp ? new Date(Number(m.Attributes.SentTimestamp)).toISOString() : null,
+        task_status: task?.status ?? null,
+        failure_reason: task?.failure_reason ?? null,
+        readable: Array.isArray(body.steps) && typeof body.image === 'string',
+      };
+    }),
+  );
+  return { queue: deps.config.aws.dlqName, count: items.length, messages: items };
+}
+
+/** Moves up to `max` dead letters back to their task queue, tasks back to pending. */
+export async function redriveDeadLetters(deps: Clients, body: Record<string, unknown>) {
+  const max = optionalNumberInRange(body.max, 'max', 10, 1, 100, { integer: true });
+  const dlq = await deadLetterQueueUrl(deps);
+  // Long enough to finish moving them; a crash midway leaves them to reappear in the DLQ.
+  const messages = await receive(deps, max, 30);
+  const redriven: string[] = [];
+  const skipped: { message_id: string; reason: string }[] = [];
+  for (const m of messages) {
+    const msg = parse(m);
+    if (typeof msg.task_id !== 'string' || !Array.isArray(msg.steps)) {
+      skipped.push({ message_id: m.MessageId!, reason: 'unreadable message: left in the dead-letter queue' });
+      continue;
+    }
+    const previous = await requeueTask(deps, msg.task_id, `redriven from the dead-letter queue at ${new Date().toISOString()}`);
+    if (previous !== 'completed' && previous !== 'missing') {
+      const queueUrl = msg.route ? await routeQueueUrl(deps, routeFor(msg.steps.map((s) => s.name))) : await taskQueueUrl(deps);
+      await dependency('sqs', () =>
+        deps.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: m.Body!, MessageGroupId: msg.task_id, MessageDeduplicationId: `${msg.task_id}-redrive-${Date.now()}` })),
+      );
+      redriven.push(msg.task_id);
+    } else skipped.push({ message_id: m.MessageId!, reason: previous === 'completed' ? 'task already completed: dropped' : 'task record expired: dropped' });
+    await dependency('sqs', () => deps.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle! })));
+  }
+  return { redriven: redriven.length, task_ids: redriven, skipped };
+}

@@ -5,18 +5,41 @@
  * completed. Returns 'retry' to leave the message for redelivery (SQS batchItemFailures).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { Clients } from '../clients';
 import { dependency } from '../dependencies';
 import { AppError } from '../errors';
 import { processImage } from '../filters/pipeline';
 import { readImage } from '../images';
+import { lookupQueueUrl } from '../queues';
 import { errorFields, log } from '../log';
 import { claimTask, finishAttempt, type TaskMessage } from '../tasks/store';
 import { recordFilterTimes } from '../metrics-store';
 import { countOutcome, setBusy, type WorkerIdentity } from './registry';
 
 export type Disposition = 'done' | 'retry';
+
+const BACKOFF_BASE_S = 1;
+const BACKOFF_MAX_S = 60;
+
+/**
+ * Seconds before a failed delivery is retried: exponential in the attempt, with "equal
+ * jitter" (half fixed, half random) so retries of many tasks do not arrive together.
+ */
+export function retryDelayS(attempt: number, visibilityTimeoutS: number, random = Math.random): number {
+  const cap = Math.min(BACKOFF_MAX_S, visibilityTimeoutS, BACKOFF_BASE_S * 2 ** Math.max(0, attempt - 1));
+  return Math.max(0, Math.round(cap / 2 + random() * (cap / 2)));
+}
+
+/** Shortens the message's invisibility to the backoff, instead of the full visibility timeout. */
+async function backOff(deps: Clients, record: SQSRecord, attempt: number): Promise<void> {
+  const queueName = record.eventSourceARN?.split(':').pop();
+  if (!queueName || !record.receiptHandle) return;
+  const delay = retryDelayS(attempt, deps.config.aws.visibilityTimeoutS);
+  const QueueUrl = await lookupQueueUrl(deps, queueName);
+  await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delay }));
+}
 
 export function resultKey(taskId: string, image: string): string {
   return `processed/${taskId}/${image.replace(/\.[^.]+$/, '')}.jpg`;
@@ -155,6 +178,7 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
     log.error('task attempt failed; left for redelivery', { worker: worker.id, task_id: msg.task_id, attempt, ...errorFields(e) });
     await finishAttempt(deps, msg.task_id, attempt, 'error', { status: 'pending', last_error: reason }).catch(() => undefined);
     await failIfLastDelivery(deps, record, msg.task_id, attempt, reason);
+    await backOff(deps, record, attempt).catch(() => undefined);
     return 'retry';
   } finally {
     await setBusy(deps, worker.id, null).catch(() => undefined);

@@ -8,6 +8,8 @@ const common = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 60_000,
+  // One test file at a time: integration files share one stack and read its queue depth.
+  maxWorkers: 1,
   reporters: ['default', '<rootDir>/tests/helpers/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },

@@ -1,11 +1,16 @@
 import { httpHandler, json, jsonBody } from '../lib/http';
+import { withIdempotency } from '../lib/idempotency';
 import { submitDistributed } from '../lib/tasks/submit';
 import { listDeadLetters, redriveDeadLetters } from '../lib/tasks/dead-letters';
 import { taskStatus, workersStatus } from '../lib/tasks/status';
 
 export const submit = httpHandler(async (req, deps) => {
-  const accepted = await submitDistributed(deps, jsonBody(req));
-  return json(202, accepted, { location: accepted.status_url });
+  const body = jsonBody(req);
+  const { status, response, replayed } = await withIdempotency(deps, req.headers['idempotency-key'], body, async () => ({
+    status: 202,
+    response: await submitDistributed(deps, body),
+  }));
+  return json(status, response, { location: response.status_url, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
 });
 
 export const task = httpHandler(async (req, deps) => json(200, await taskStatus(deps, req.pathParams.task_id)));

@@ -122,6 +122,8 @@ export function loadConfig(env: Env = process.env) {
        */
       mode: name(env, 'DISPATCH_MODE', 'fifo', /^(fifo|capability)$/, 'must be fifo or capability') as 'fifo' | 'capability',
     },
+    /** How long an Idempotency-Key is remembered for POST /api/process-batch/distributed/. */
+    idempotencyTtlS: int(env, 'IDEMPOTENCY_TTL_S', 24 * 3600, 60, 30 * 24 * 3600),
     workers: {
       /** Seconds between worker heartbeats; a worker silent for 3 intervals is offline. */
       heartbeatIntervalS: int(env, 'HEARTBEAT_INTERVAL_S', 3, 1, 300),

@@ -66,3 +66,15 @@ export class ImageRejectedError extends AppError {
   readonly status = 422;
   readonly code = 'image_rejected';
 }
+
+/** The request conflicts with one in progress (e.g. the same Idempotency-Key, still running). */
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly code = 'conflict';
+}
+
+/** Well-formed but refused as a whole (e.g. an Idempotency-Key reused with another body). */
+export class UnprocessableError extends AppError {
+  readonly status = 422;
+  readonly code = 'unprocessable';
+}

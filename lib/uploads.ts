@@ -1,0 +1,129 @@
+/**
+ * Users' own images. POST /api/images/?name= takes application/octet-stream bodies up to
+ * 10 MB (API Gateway's limit); bigger files go through a presigned PUT to a staging key,
+ * then POST /api/images/uploads/{id}/complete/. Either way the bytes are verified before
+ * anything lands in source/: a real, fully decodable image of an allowed format, within
+ * the pixel cap, whose name's extension matches what it is.
+ */
+import { randomUUID } from 'node:crypto';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import sharp, { type Metadata } from 'sharp';
+import type { Clients } from './clients';
+import { dependency } from './dependencies';
+import { ConflictError, ImageRejectedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors';
+import type { Request } from './http';
+import { contentTypeFor, SOURCE_PREFIX, validateImageName } from './images';
+
+export const MAX_DIRECT_UPLOAD_BYTES = 10 * 1024 * 1024;
+const STAGING_PREFIX = 'uploads/';
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** sharp's format name → the extensions a file of that format may have. */
+const ALLOWED_FORMATS: Record<string, string[]> = {
+  jpeg: ['jpg', 'jpeg'],
+  png: ['png'],
+  webp: ['webp'],
+  heif: ['avif'],
+  tiff: ['tif', 'tiff'],
+};
+
+export async function verifyImage(bytes: Buffer, name: string, maxPixels: number) {
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new ImageRejectedError(`${name} is not an image (allowed: JPEG, PNG, WebP, AVIF, TIFF)`);
+  }
+  const format = meta.format ?? 'unknown';
+  const exts = ALLOWED_FORMATS[format];
+  if (!exts || (format === 'heif' && meta.compression !== 'av1')) throw new ImageRejectedError(`${format} images are not accepted (allowed: JPEG, PNG, WebP, AVIF, TIFF)`);
+  const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
+  if (!exts.includes(ext)) throw new ValidationError(`name ends in .${ext} but the file is ${format}; use .${exts[0]}`, { field: 'name' });
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (!meta.width || !meta.height || pixels > maxPixels) {
+    throw new ImageRejectedError(`image is ${meta.width}x${meta.height} = ${pixels} pixels; the limit is ${maxPixels} (refused from its header, not decoded)`);
+  }
+  try {
+    // A full decode (at reduced size where the format allows) catches truncated or corrupt data.
+    await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' }).resize(64, 64, { fit: 'inside' }).raw().toBuffer();
+  } catch (e) {
+    throw new ImageRejectedError(`image data is truncated or corrupt: ${(e as Error).message}`);
+  }
+  return { format, width: meta.width, height: meta.height };
+}
+
+async function exists(deps: Clients, key: string): Promise<boolean> {
+  try {
+    await deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }));
+    return true;
+  } catch (e) {
+    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 || (e as Error).name === 'NotFound') return false;
+    throw e;
+  }
+}
+
+async function store(deps: Clients, name: string, bytes: Buffer, overwrite: boolean) {
+  const key = SOURCE_PREFIX + name;
+  if (!overwrite && (await dependency('s3', () => exists(deps, key)))) {
+    throw new ConflictError(`image ${name} already exists; choose another name or add ?overwrite=true`, { field: 'name' });
+  }
+  const info = await verifyImage(bytes, name, deps.config.processing.maxInputPixels);
+  await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key, Body: bytes, ContentType: contentTypeFor(name) })));
+  return { name, bytes: bytes.length, ...info, key };
+}
+
+function overwriteFlag(raw: string | undefined): boolean {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ValidationError('overwrite must be true or false', { field: 'overwrite' });
+}
+
+export async function uploadDirect(deps: Clients, req: Request) {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/octet-stream') {
+    // API Gateway passes image/* bodies through as text, which corrupts them.
+    throw new UnsupportedMediaTypeError(`send the file as Content-Type: application/octet-stream (got ${type || 'none'})`, { field: 'content-type' });
+  }
+  const name = validateImageName(req.query.name, 'name');
+  if (req.body.length === 0) throw new ValidationError('the body is empty: send the image bytes', { field: 'body' });
+  if (req.body.length > MAX_DIRECT_UPLOAD_BYTES) {
+    throw new PayloadTooLargeError(`body is ${req.body.length} bytes; direct uploads take at most ${MAX_DIRECT_UPLOAD_BYTES}: use POST /api/images/uploads/ for bigger files`, { field: 'body' });
+  }
+  return store(deps, name, req.body, overwriteFlag(req.query.overwrite));
+}
+
+export async function startUpload(deps: Clients, body: Record<string, unknown>) {
+  const name = validateImageName(body.name, 'name');
+  const id = randomUUID();
+  const key = `${STAGING_PREFIX}${id}/${name}`;
+  const url = await getSignedUrl(deps.s3, new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }), { expiresIn: 900 });
+  return { upload_id: id, name, method: 'PUT', url, expires_in_s: 900, max_bytes: deps.config.processing.maxInputBytes, complete_url: `/api/images/uploads/${id}/complete/` };
+}
+
+export async function completeUpload(deps: Clients, rawId: string | undefined, body: Record<string, unknown>) {
+  if (!rawId || !UPLOAD_ID.test(rawId)) throw new ValidationError('upload id must be the upload_id that POST /api/images/uploads/ returned', { field: 'upload_id' });
+  const name = validateImageName(body.name, 'name');
+  const key = `${STAGING_PREFIX}${rawId}/${name}`;
+  const bucket = deps.config.aws.bucket;
+  let head;
+  try {
+    head = await dependency('s3', () => deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+  } catch (e) {
+    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 || (e as Error).name === 'NotFound') {
+      throw new NotFoundError(`nothing was uploaded for ${rawId}/${name}; PUT the file to the presigned URL first`, { field: 'upload_id' });
+    }
+    throw e;
+  }
+  try {
+    if ((head.ContentLength ?? 0) > deps.config.processing.maxInputBytes) {
+      throw new PayloadTooLargeError(`upload is ${head.ContentLength} bytes; the limit is ${deps.config.processing.maxInputBytes}`, { field: 'body' });
+    }
+    const obj = await dependency('s3', () => deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    const bytes = Buffer.from(await obj.Body!.transformToByteArray());
+    return await store(deps, name, bytes, overwriteFlag(body.overwrite === undefined ? undefined : String(body.overwrite)));
+  } finally {
+    // Verified or refused, the staged file is not kept.
+    await deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
+  }
+}

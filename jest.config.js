@@ -3,6 +3,7 @@ const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  setupFiles: ['<rootDir>/tests/helpers/quiet-sdk.ts'],
 };
 
 /** @type {import('jest').Config} */
@@ -19,6 +20,12 @@ module.exports = {
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/tests/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/tests/helpers/global-teardown.ts',
+    },
+    {
+      ...common,
+      displayName: 'reliability',
+      // Each file starts the stack it needs.
+      testMatch: ['<rootDir>/tests/reliability/**/*.test.ts'],
     },
   ],
 };

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../../scripts/local/processes';
 import { getJson } from './shared-stack';
-import { ARTIFACTS, ROOT, type StackInfo } from './stack';
+import { ARTIFACTS, ROOT, startStack, type RunningStack, type StackInfo } from './stack';
 import { postJson } from './batch';
 
 
@@ -76,4 +76,21 @@ export const terminal = (t: { status: string }) => t.status === 'completed' || t
 
 export async function workersStatus(stack: StackInfo) {
   return (await getJson(`${stack.url}/api/workers/status/`)).body;
+}
+
+/**
+ * A stack of the test file's own with the given workers, started before its tests and
+ * torn down after them (workers SIGKILLed: a test that wants them graceful stops them).
+ */
+export function scenarioStack(name: string, env: Record<string, string>, workerIds: string[] = []) {
+  const ctx = { stack: undefined as unknown as RunningStack, workers: [] as WorkerProcess[] };
+  beforeAll(async () => {
+    ctx.stack = await startStack(env, name);
+    ctx.workers.push(...(await Promise.all(workerIds.map((id) => startWorker(ctx.stack, id)))));
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(ctx.workers.map((w) => w.stop('SIGKILL')));
+    await ctx.stack?.stop();
+  });
+  return ctx;
 }

@@ -1,32 +1,22 @@
 // A worker killed with SIGKILL mid-task: the message reappears after the visibility
 // timeout and another capable worker completes the task; nothing is lost.
-import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, submit, taskStatus, terminal, waitForTask, type WorkerProcess } from '../helpers/workers';
+import { scenarioStack, submit, taskStatus, terminal, waitForTask } from '../helpers/workers';
 
-let stack: RunningStack;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '4' }, 'crash-recovery');
-  workers.push(...(await Promise.all(['worker-2', 'worker-3'].map((id) => startWorker(stack, id)))));
-}, 120_000);
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
-  await stack?.stop();
-});
+const scenario = scenarioStack('crash-recovery', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '4' }, ['worker-2', 'worker-3']);
+const workers = scenario.workers;
 
 test('SIGKILL mid-task: another worker completes it on attempt 2', async () => {
   // Several full-size OpenCV passes: long enough to be caught mid-flight.
-  const [id] = await submit(stack, { filters: ['sharpen', 'sharpen', 'sharpen', 'edges'] });
-  const processing = await waitForTask(stack, id, (t) => t.status === 'processing', 20_000);
+  const [id] = await submit(scenario.stack, { filters: ['sharpen', 'sharpen', 'sharpen', 'edges'] });
+  const processing = await waitForTask(scenario.stack, id, (t) => t.status === 'processing', 20_000);
   const victim = workers.find((w) => w.id === processing.worker_id)!;
   expect(await victim.stop('SIGKILL')).toBe('SIGKILL');
 
   // Still in flight until the visibility timeout: it says who had it.
-  const meanwhile = await taskStatus(stack, id);
+  const meanwhile = await taskStatus(scenario.stack, id);
   expect(['processing', 'pending']).toContain(meanwhile.status);
 
-  const done = await waitForTask(stack, id, terminal, 40_000);
+  const done = await waitForTask(scenario.stack, id, terminal, 40_000);
   const survivor = workers.find((w) => w !== victim)!;
   expect(done.status).toBe('completed');
   expect(done.attempts).toBe(2);
@@ -39,10 +29,10 @@ test('SIGKILL mid-task: another worker completes it on attempt 2', async () => {
 
 test('SIGTERM mid-task is graceful: the worker finishes the task, deregisters and exits 0', async () => {
   const survivor = workers.find((w) => w.child.exitCode === null && w.child.signalCode === null)!;
-  const [id] = await submit(stack, { filters: ['sharpen', 'sharpen', 'edges'] });
-  await waitForTask(stack, id, (t) => t.status === 'processing', 20_000);
+  const [id] = await submit(scenario.stack, { filters: ['sharpen', 'sharpen', 'edges'] });
+  await waitForTask(scenario.stack, id, (t) => t.status === 'processing', 20_000);
   expect(await survivor.stop('SIGTERM')).toBe(0);
-  const done = await taskStatus(stack, id);
+  const done = await taskStatus(scenario.stack, id);
   expect(done).toMatchObject({ status: 'completed', worker_id: survivor.id, attempts: 1 });
   expect(survivor.output()).toMatch(/finishing the current task then stopping[\s\S]*stopped/);
 }, 60_000);

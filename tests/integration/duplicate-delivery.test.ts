@@ -4,44 +4,33 @@ import { HeadObjectCommand as HeadS3 } from '@aws-sdk/client-s3';
 import { closeClients } from '../../lib/clients';
 import { taskQueueUrl } from '../../lib/queues';
 import { stackClients } from '../helpers/shared-stack';
-import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, submit, taskStatus, terminal, waitForTask, workersStatus, type WorkerProcess } from '../helpers/workers';
+import { scenarioStack, submit, taskStatus, terminal, waitForTask, workersStatus } from '../helpers/workers';
 import { waitFor } from '../../scripts/local/processes';
 
-let stack: RunningStack;
-let worker: WorkerProcess;
-
-beforeAll(async () => {
-  stack = await startStack({ HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, 'duplicate');
-  worker = await startWorker(stack, 'worker-3');
-}, 120_000);
-afterAll(async () => {
-  await worker?.stop('SIGKILL');
-  await stack?.stop();
-});
+const scenario = scenarioStack('duplicate', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, ['worker-3']);
 
 test('redelivering a completed task is acknowledged without processing it again', async () => {
-  const deps = stackClients(stack);
-  const [id] = await submit(stack, { filters: ['blur'] });
-  const done = await waitForTask(stack, id, terminal);
+  const deps = stackClients(scenario.stack);
+  const [id] = await submit(scenario.stack, { filters: ['blur'] });
+  const done = await waitForTask(scenario.stack, id, terminal);
   expect(done.status).toBe('completed');
   const firstWrite = await deps.s3.send(new HeadS3({ Bucket: deps.config.aws.bucket, Key: done.result.key }));
-  const processedBefore = (await workersStatus(stack)).workers[0].processed;
+  const processedBefore = (await workersStatus(scenario.stack)).workers[0].processed;
 
   // The same task body again, as a duplicate delivery would bring it.
   const body = JSON.stringify({ task_id: id, batch_id: done.batch_id, image: done.image, steps: [{ name: 'blur', params: { radius: 3 } }], queued_at: Date.now() });
   await deps.sqs.send(new SendMessageCommand({ QueueUrl: await taskQueueUrl(deps), MessageBody: body, MessageGroupId: id, MessageDeduplicationId: `${id}-again` }));
-  await waitFor('duplicate consumed', 15_000, async () => (/delivery of a finished or unknown task ignored/.test(worker.output()) ? true : undefined), 100);
+  await waitFor('duplicate consumed', 15_000, async () => (/delivery of a finished or unknown task ignored/.test(scenario.workers[0].output()) ? true : undefined), 100);
   await waitFor('queue drained', 10_000, async () => {
-    const q = (await workersStatus(stack)).queue;
+    const q = (await workersStatus(scenario.stack)).queue;
     return q.visible === 0 && q.in_flight === 0 ? true : undefined;
   });
 
-  const after = await taskStatus(stack, id);
+  const after = await taskStatus(scenario.stack, id);
   expect(after.attempts).toBe(1);
   expect(after.finished_at).toBe(done.finished_at);
-  expect((await workersStatus(stack)).workers[0].processed).toBe(processedBefore);
-  expect((await workersStatus(stack)).tasks.completed).toBe(1);
+  expect((await workersStatus(scenario.stack)).workers[0].processed).toBe(processedBefore);
+  expect((await workersStatus(scenario.stack)).tasks.completed).toBe(1);
   const secondLook = await deps.s3.send(new HeadS3({ Bucket: deps.config.aws.bucket, Key: done.result.key }));
   expect(secondLook.ETag).toBe(firstWrite.ETag);
   expect(secondLook.LastModified?.getTime()).toBe(firstWrite.LastModified?.getTime());

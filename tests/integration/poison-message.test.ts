@@ -7,23 +7,12 @@ import { deadLetterQueueUrl, taskQueueUrl } from '../../lib/queues';
 import { createTasks } from '../../lib/tasks/store';
 import { parseFilterSteps } from '../../lib/filters/request';
 import { stackClients } from '../helpers/shared-stack';
-import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, terminal, waitForTask, workersStatus, type WorkerProcess } from '../helpers/workers';
+import { scenarioStack, terminal, waitForTask, workersStatus } from '../helpers/workers';
 
-let stack: RunningStack;
-let worker: WorkerProcess;
-
-beforeAll(async () => {
-  stack = await startStack({ HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '1', MAX_RECEIVE_COUNT: '2' }, 'poison');
-  worker = await startWorker(stack, 'worker-3');
-}, 120_000);
-afterAll(async () => {
-  await worker?.stop('SIGKILL');
-  await stack?.stop();
-});
+const scenario = scenarioStack('poison', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '1', MAX_RECEIVE_COUNT: '2' }, ['worker-3']);
 
 test('a corrupt message is retried, dead-lettered, and its task marked worker_failure', async () => {
-  const deps = stackClients(stack);
+  const deps = stackClients(scenario.stack);
   const id = randomUUID();
   await createTasks(deps, [{ task_id: id, batch_id: id, image: 'sample_4k.jpg', steps: parseFilterSteps(['resize'], {}), queued_at: Date.now() }]);
   // A body whose task id is real but whose steps are garbage: no delivery can succeed.
@@ -31,7 +20,7 @@ test('a corrupt message is retried, dead-lettered, and its task marked worker_fa
     new SendMessageCommand({ QueueUrl: await taskQueueUrl(deps), MessageBody: JSON.stringify({ task_id: id, image: 'sample_4k.jpg', steps: 'garbage', queued_at: Date.now() }), MessageGroupId: id, MessageDeduplicationId: id }),
   );
 
-  const t = await waitForTask(stack, id, terminal, 30_000);
+  const t = await waitForTask(scenario.stack, id, terminal, 30_000);
   expect(t).toMatchObject({ status: 'failed', failure_type: 'worker_failure', failure_reason: 'max_deliveries_exceeded', attempts: 2 });
   expect(t.explanation).toMatch(/dead-letter queue/);
   expect(t.error).toMatch(/unreadable message/);
@@ -45,9 +34,9 @@ test('a corrupt message is retried, dead-lettered, and its task marked worker_fa
   const deadline = Date.now() + 20_000;
   while ((await inDlq()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
   expect(await inDlq()).toBe(1);
-  expect((await workersStatus(stack)).queue.dead_letter).toBe(1);
+  expect((await workersStatus(scenario.stack)).queue.dead_letter).toBe(1);
   const peek = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, VisibilityTimeout: 0 }));
   expect(JSON.parse(peek.Messages![0].Body!).task_id).toBe(id);
-  expect((await workersStatus(stack)).tasks.failed_by_type.worker_failure).toBe(1);
+  expect((await workersStatus(scenario.stack)).tasks.failed_by_type.worker_failure).toBe(1);
   await closeClients(deps);
 }, 60_000);

@@ -1,29 +1,19 @@
 // The seed's "Testing Worker Specialization": worker-3 stopped, five sharpen tasks sent at once.
-import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, submit, terminal, waitForTask, workersStatus, type WorkerProcess } from '../helpers/workers';
+import { scenarioStack, submit, terminal, waitForTask, workersStatus } from '../helpers/workers';
 
-let stack: RunningStack;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, 'specialisation');
-  workers.push(...(await Promise.all(['worker-1', 'worker-2', 'worker-3'].map((id) => startWorker(stack, id)))));
-}, 120_000);
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
-  await stack?.stop();
-});
+const scenario = scenarioStack('specialisation', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, ['worker-1', 'worker-2', 'worker-3']);
+const workers = scenario.workers;
 
 test('with worker-3 stopped, sharpen tasks fail on worker-1 and complete on worker-2: distribution by timing', async () => {
   const worker3 = workers.find((w) => w.id === 'worker-3')!;
   expect(await worker3.stop('SIGTERM')).toBe(0);
   expect(worker3.output()).toMatch(/worker-3 stopped/);
-  const before = await workersStatus(stack);
+  const before = await workersStatus(scenario.stack);
   expect(before.workers.find((w: { id: string }) => w.id === 'worker-3')).toMatchObject({ alive: false, status: 'stopped' });
 
-  const ids = (await Promise.all(Array.from({ length: 5 }, () => submit(stack, { filters: ['sharpen'] })))).flat();
+  const ids = (await Promise.all(Array.from({ length: 5 }, () => submit(scenario.stack, { filters: ['sharpen'] })))).flat();
   expect(ids).toHaveLength(5);
-  const results = await Promise.all(ids.map((id) => waitForTask(stack, id, terminal, 60_000)));
+  const results = await Promise.all(ids.map((id) => waitForTask(scenario.stack, id, terminal, 60_000)));
 
   const completed = results.filter((t) => t.status === 'completed');
   const failed = results.filter((t) => t.status === 'failed');
@@ -37,7 +27,7 @@ test('with worker-3 stopped, sharpen tasks fail on worker-1 and complete on work
   expect(failed.length).toBeGreaterThanOrEqual(1);
   expect(completed.length).toBeGreaterThanOrEqual(1);
 
-  const after = await workersStatus(stack);
+  const after = await workersStatus(scenario.stack);
   const byId = Object.fromEntries(after.workers.map((w: { id: string }) => [w.id, w]));
   expect(byId['worker-1'].failed).toBe(failed.length);
   expect(byId['worker-2'].processed).toBe(completed.length);

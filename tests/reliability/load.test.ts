@@ -2,26 +2,15 @@
 // sheds load, refused with 429 and Retry-After — and every accepted task tracked to a
 // terminal state. LOAD_SUBMISSIONS sets the count.
 import { postJson } from '../helpers/batch';
-import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, taskStatus, workersStatus, type WorkerProcess } from '../helpers/workers';
+import { scenarioStack, taskStatus, workersStatus } from '../helpers/workers';
 
 const N = Number(process.env.LOAD_SUBMISSIONS ?? 500);
-let stack: RunningStack;
-const workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ DISPATCH_MODE: 'capability', HEARTBEAT_INTERVAL_S: '2', POLL_WAIT_S: '1' }, 'load');
-  workers.push(...(await Promise.all(['worker-1', 'worker-3'].map((id) => startWorker(stack, id)))));
-}, 120_000);
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
-  await stack?.stop();
-});
+const scenario = scenarioStack('load', { DISPATCH_MODE: 'capability', HEARTBEAT_INTERVAL_S: '2', POLL_WAIT_S: '1' }, ['worker-1', 'worker-3']);
 
 test(`${N} concurrent distributed submissions are all accepted and all reach a terminal state`, async () => {
   const t0 = performance.now();
   const answers = await Promise.all(
-    Array.from({ length: N }, () => postJson(`${stack.url}/api/process-batch/distributed/`, { filters: ['resize'], filter_params: { resize: { width: 160, height: 120 } } })),
+    Array.from({ length: N }, () => postJson(`${scenario.stack.url}/api/process-batch/distributed/`, { filters: ['resize'], filter_params: { resize: { width: 160, height: 120 } } })),
   );
   const submitMs = performance.now() - t0;
   const accepted = answers.filter((a) => a.status === 202);
@@ -33,12 +22,12 @@ test(`${N} concurrent distributed submissions are all accepted and all reach a t
 
   const deadline = Date.now() + 240_000;
   while (Date.now() < deadline) {
-    const t = (await workersStatus(stack)).tasks;
+    const t = (await workersStatus(scenario.stack)).tasks;
     if (t.completed + t.failed >= ids.length) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   const totalMs = performance.now() - t0;
-  const finished = await Promise.all(ids.map((id) => taskStatus(stack, id)));
+  const finished = await Promise.all(ids.map((id) => taskStatus(scenario.stack, id)));
   expect(finished.filter((t) => t.status !== 'completed' && t.status !== 'failed').length).toBe(0);
   const completed = finished.filter((t) => t.status === 'completed').length;
   expect(completed).toBe(ids.length);

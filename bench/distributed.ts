@@ -1,5 +1,5 @@
 /**
- * `npm run bench:distributed [-- --tasks 12]`
+ * `npm run bench:distributed [-- --tasks 24]`
  * N 4K tasks through the whole pipeline (HTTP submit → SQS FIFO → worker processes → S3 +
  * Redis) with 1, 2 and 3 workers, against the same images processed in this process.
  * Starts its own isolated stack (embedded emulator, Redis prefix of its own).
@@ -16,7 +16,7 @@ import { intArg, median, progress, r1, r2, ROOT, table } from './common';
 const FILTERS = ['sharpen', 'edges'];
 
 async function main() {
-  const n = intArg('tasks', 12, 2, 200);
+  const n = intArg('tasks', 24, 2, 200);
   const input = readFileSync(path.join(ROOT, 'static', 'sample_4k.jpg'));
   const steps = parseFilterSteps(FILTERS, {});
 

@@ -77,6 +77,8 @@ export function loadConfig(env: Env = process.env) {
       /** Unset = real AWS. `npm start` points it at the embedded emulator unless you set it. */
       endpoint: url(env, 'AWS_ENDPOINT_URL', undefined, ['http:', 'https:']),
       emulatorPort: int(env, 'EMULATOR_PORT', 4566, 1, 65535),
+      /** `npm start` restarts a crashed embedded emulator after this pause (0 = never). */
+      emulatorRestartDelayMs: int(env, 'EMULATOR_RESTART_DELAY_MS', 1000, 0, 600_000),
       queueName: name(env, 'QUEUE_NAME', 'image-tasks.fifo', FIFO_NAME, 'must be 1-75 letters, digits, - or _ followed by .fifo'),
       dlqName: name(env, 'DLQ_NAME', 'image-tasks-dlq.fifo', FIFO_NAME, 'must be 1-75 letters, digits, - or _ followed by .fifo'),
       /** Set by CloudFormation on AWS; resolved with GetQueueUrl when unset. */

@@ -11,6 +11,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { closeClients, createClients } from '../lib/clients';
 import { ConfigError, loadConfig, type Config } from '../lib/config';
+import { recoverAfterEmulatorLoss } from '../lib/recovery';
 import { provision } from '../lib/resources';
 import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startService, stopService, waitFor, type Service } from './local/processes';
@@ -75,15 +76,51 @@ async function ensureRedis(cfg: Config): Promise<string> {
   return `${url} (private redis-server started by npm start, data kept in memory only)`;
 }
 
-async function ensureEmulator(cfg: Config): Promise<{ endpoint: string; description: string }> {
+async function startEmulatorProcess(host: string, port: number): Promise<Service> {
+  const svc = startService('emulator', process.execPath, [path.join(ROOT, 'scripts', 'emulator.mjs'), String(port), host], { cwd: ROOT });
+  await waitFor('embedded emulator', 15_000, async () => ((await fetch(`http://${host}:${port}/health`)).ok ? true : undefined));
+  say(`emulator pid ${svc.child.pid}`);
+  return svc;
+}
+
+async function ensureEmulator(cfg: Config): Promise<{ endpoint: string; description: string; service?: Service; host?: string }> {
   if (cfg.aws.endpoint) return { endpoint: cfg.aws.endpoint, description: `${cfg.aws.endpoint} (AWS_ENDPOINT_URL)` };
   const host = cfg.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.http.host;
   const port = cfg.aws.emulatorPort;
   await ensurePortFree(host, port, 'EMULATOR_PORT', 'embedded AWS emulator');
-  services.push(startService('emulator', process.execPath, [path.join(ROOT, 'scripts', 'emulator.mjs'), String(port), host], { cwd: ROOT }));
+  const service = await startEmulatorProcess(host, port);
+  services.push(service);
   const endpoint = `http://${host}:${port}`;
-  await waitFor('embedded emulator', 15_000, async () => ((await fetch(`${endpoint}/health`)).ok ? true : undefined));
-  return { endpoint, description: `${endpoint} (embedded fauxqs: SQS + S3 in memory)` };
+  return { endpoint, description: `${endpoint} (embedded fauxqs: SQS + S3 in memory)`, service, host };
+}
+
+/**
+ * The embedded emulator keeps everything in memory: if it dies, start it again, recreate
+ * queues, bucket and samples, and re-send from Redis what it forgot (lib/recovery.ts).
+ */
+async function superviseEmulator(cfg: Config, stackCfg: Config, first: Service, host: string) {
+  let svc = first;
+  for (;;) {
+    const code = await svc.exited;
+    if (shuttingDown || svc.stopping) return;
+    if (cfg.aws.emulatorRestartDelayMs === 0) return void shutdown(1, `emulator exited (${code})`);
+    say(`emulator exited (${code}); restarting it in ${cfg.aws.emulatorRestartDelayMs} ms (the API answers 503 meanwhile)`);
+    await new Promise((r) => setTimeout(r, cfg.aws.emulatorRestartDelayMs));
+    if (shuttingDown) return;
+    const next = await startEmulatorProcess(host, cfg.aws.emulatorPort);
+    services[services.indexOf(svc)] = next;
+    svc = next;
+    const deps = createClients(stackCfg);
+    try {
+      await provision(deps);
+      const { resent, recomputed } = await recoverAfterEmulatorLoss(deps);
+      say(`emulator back: resources recreated; ${resent} unfinished task(s) re-sent, ${recomputed} lost result(s) being recomputed`);
+    } catch (e) {
+      say(`emulator back, but recovery failed: ${(e as Error).message}`);
+    } finally {
+      await closeClients(deps);
+    }
+  }
 }
 
 function startApi(cfg: Config, env: NodeJS.ProcessEnv): Service {
@@ -168,10 +205,12 @@ async function main() {
   ]);
 
   for (const s of services) {
+    if (s === emulator.service) continue;
     void s.exited.then((c) => {
       if (!s.stopping && !shuttingDown) void shutdown(1, `${s.name} exited unexpectedly (${c})`);
     });
   }
+  if (emulator.service) void superviseEmulator(cfg, stackCfg, emulator.service, emulator.host!);
 
   // Workers are separate processes (tsx as a loader, not its CLI, so the pid is the worker's own
   // and SIGKILL reaches it). Stopping or killing one is part of the seed's scenarios, so their

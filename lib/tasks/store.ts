@@ -184,12 +184,22 @@ end
 return 1
 `;
 
-// Puts a finished task back to pending for a redrive, undoing its failure in the counters.
-// KEYS[1] task hash, KEYS[2] outcome counters; ARGV[1] note. Returns the previous status.
+// Puts a task back to pending (a redrive, or a result lost with the emulator), undoing its
+// outcome in the counters. KEYS[1] task hash, KEYS[2] outcome counters; ARGV[1] note,
+// ARGV[2] '1' to requeue a completed task too. Returns the previous status.
 const REQUEUE = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
-if status == 'completed' then return status end
+if status == 'completed' then
+  if ARGV[2] ~= '1' then return status end
+  redis.call('HINCRBY', KEYS[2], 'completed', -1)
+  local pm = redis.call('HGET', KEYS[1], 'processing_ms')
+  if pm and pm ~= '' then
+    redis.call('HINCRBYFLOAT', KEYS[2], 'processing_ms_sum', -tonumber(pm))
+    redis.call('HINCRBY', KEYS[2], 'processing_count', -1)
+  end
+  redis.call('HSET', KEYS[1], 'result_key', '', 'processing_ms', '', 'filter_ms', '', 'timings', '')
+end
 if status == 'failed' then
   redis.call('HINCRBY', KEYS[2], 'failed', -1)
   local ft = redis.call('HGET', KEYS[1], 'failure_type')
@@ -199,9 +209,26 @@ redis.call('HSET', KEYS[1], 'status', 'pending', 'failure_type', '', 'failure_re
 return status
 `;
 
-/** Returns the task to pending (redrive from the DLQ); a completed task is left alone. */
-export async function requeueTask(deps: Clients, id: string, note: string): Promise<string> {
-  return (await dependency('redis', () => deps.redis.eval(REQUEUE, 2, taskKey(deps, id), outcomesKey(deps), note))) as string;
+/** Returns the task to pending; a completed one only with `includeCompleted`. */
+export async function requeueTask(deps: Clients, id: string, note: string, includeCompleted = false): Promise<string> {
+  return (await dependency('redis', () => deps.redis.eval(REQUEUE, 2, taskKey(deps, id), outcomesKey(deps), note, includeCompleted ? '1' : '0'))) as string;
+}
+
+/** Every task id still in the index (newest last). */
+export async function allTaskIds(deps: Clients): Promise<string[]> {
+  return dependency('redis', () => deps.redis.zrange(indexKey(deps), 0, -1));
+}
+
+/** The queue message a task record was created from. */
+export function messageOf(task: TaskRecord): TaskMessage {
+  return {
+    task_id: task.task_id,
+    batch_id: task.batch_id,
+    image: task.image,
+    steps: task.filters.map((name) => ({ name, params: (task.filter_params[name] ?? {}) as FilterStep['params'] })),
+    queued_at: Date.parse(task.queued_at),
+    ...(task.route ? { route: task.route } : {}),
+  };
 }
 
 export type ClaimResult = { state: 'claimed'; attempt: number } | { state: 'completed' | 'failed' | 'missing'; attempt: number };

@@ -1,0 +1,52 @@
+/**
+ * After the AWS emulator lost its memory (a restart of the embedded fauxqs, or of a
+ * LocalStack without persistence), Redis still holds every task. This puts back what the
+ * emulator forgot: a message for each task not yet finished, and a recomputation for each
+ * completed task whose result object is gone. Deliveries stay safe to repeat: a task that
+ * finishes meanwhile is claimed once, and results have one fixed key.
+ */
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Clients } from './clients';
+import { dependency } from './dependencies';
+import { routeFor, routeQueueUrl } from './dispatch';
+import { taskQueueUrl } from './queues';
+import { allTaskIds, getTasks, messageOf, requeueTask, type TaskRecord } from './tasks/store';
+
+async function resultExists(deps: Clients, key: string): Promise<boolean> {
+  try {
+    await deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }));
+    return true;
+  } catch (e) {
+    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 || (e as Error).name === 'NotFound') return false;
+    throw e;
+  }
+}
+
+async function resend(deps: Clients, task: TaskRecord): Promise<void> {
+  const msg = messageOf(task);
+  const queueUrl = msg.route ? await routeQueueUrl(deps, routeFor(task.filters)) : await taskQueueUrl(deps);
+  await dependency('sqs', () =>
+    deps.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(msg), MessageGroupId: msg.task_id, MessageDeduplicationId: `${msg.task_id}-recovered-${Date.now()}` })),
+  );
+}
+
+export async function recoverAfterEmulatorLoss(deps: Clients): Promise<{ resent: number; recomputed: number }> {
+  const ids = await allTaskIds(deps);
+  let resent = 0;
+  let recomputed = 0;
+  for (let i = 0; i < ids.length; i += 200) {
+    for (const task of await getTasks(deps, ids.slice(i, i + 200))) {
+      if (task.status === 'pending' || task.status === 'processing') {
+        await resend(deps, task);
+        resent++;
+      } else if (task.status === 'completed' && task.result_key && !(await dependency('s3', () => resultExists(deps, task.result_key!)))) {
+        if ((await requeueTask(deps, task.task_id, 'result lost with the emulator; recomputing', true)) === 'completed') {
+          await resend(deps, task);
+          recomputed++;
+        }
+      }
+    }
+  }
+  return { resent, recomputed };
+}

@@ -33,9 +33,7 @@ async function api(path: string, init?: RequestInit): Promise<{ status: number; 
 // ---------- charts ----------
 function chart(target: HTMLElement, series: uPlot.Series[], opts: Partial<uPlot.Options> = {}): uPlot {
   const width = Math.max(260, target.clientWidth || 360);
-  // A single sample would give a zero-width time range (and year-long ticks): pad it to ±1 min.
-  const scales = { x: { time: true, range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => (min === max ? [min - 60, max + 60] : [min, max]) } };
-  return new uPlot({ width, height: 180, scales, series: [{}, ...series], axes: [{}, { size: 50 }], legend: { show: true }, ...opts } as uPlot.Options, [[], ...series.map(() => [])] as uPlot.AlignedData, target);
+  return new uPlot({ width, height: 180, series: [{}, ...series], axes: [{}, { size: 50 }], legend: { show: true }, ...opts } as uPlot.Options, [[], ...series.map(() => [])] as uPlot.AlignedData, target);
 }
 
 let queueChart: uPlot;
@@ -172,7 +170,9 @@ async function tick() {
 
     const p = s.processing;
     $('#times-now').textContent = p.p50_ms === null ? 'no completed task yet' : `p50 ${p.p50_ms} ms · p95 ${p.p95_ms} ms (last ${p.samples.length} completed)`;
-    timesChart.setData([p.samples.map((x: Json) => x.t), p.samples.map((x: Json) => x.ms), p.samples.map(() => p.p50_ms), p.samples.map(() => p.p95_ms)]);
+    // One sample gives uPlot a zero-width time range (and year-long ticks): frame it by ±30 s.
+    const framed: { t: number; ms: number | null }[] = p.samples.length === 1 ? [{ t: p.samples[0].t - 30, ms: null }, p.samples[0], { t: p.samples[0].t + 30, ms: null }] : p.samples;
+    timesChart.setData([framed.map((x) => x.t), framed.map((x) => x.ms), framed.map(() => p.p50_ms), framed.map(() => p.p95_ms)] as uPlot.AlignedData);
     $('#per-filter tbody').replaceChildren(...Object.entries(p.per_filter_mean_ms).map(([f, ms]) => {
       const tr = el('tr');
       tr.append(el('td', {}, f), el('td', {}, String(ms)));

@@ -120,10 +120,22 @@ test('with only worker-1 alive, a sharpen job fails and the page says why', asyn
   await shot('04-job-failure');
 }, 60_000);
 
+test('compare-all from the page draws the three strategies with their speed-ups', async () => {
+  for (const box of await page.locator('input[name=image]').all()) await box.setChecked((await box.getAttribute('value')) === 'sample_4k.jpg');
+  for (const box of await page.locator('input[name=filter]').all()) await box.setChecked((await box.getAttribute('value')) === 'resize');
+  await page.getByRole('button', { name: 'Run compare-all' }).click();
+  await page.locator('#compare-bars [data-strategy=multiprocessing]').waitFor({ timeout: 60_000 });
+  const bars = await page.locator('#compare-bars [data-strategy]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-strategy'), r.textContent]));
+  expect(bars.map(([name]) => name)).toEqual(['sequential', 'threading', 'multiprocessing']);
+  for (const [, text] of bars) expect(text).toMatch(/\d+ ms · [\d.]+x/);
+  await expect(page.locator('#compare-verdict').textContent()).resolves.toMatch(/won this io-bound run/);
+  await shot('05-compare');
+}, 90_000);
+
 test('usable at phone width: no horizontal scrolling', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(500);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(1);
-  await shot('05-phone');
+  await shot('06-phone');
 }, 30_000);

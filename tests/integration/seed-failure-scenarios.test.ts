@@ -1,4 +1,5 @@
 // The seed's "Testing Job Failure vs Worker Failure", as written.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { closeClients } from '../../lib/clients';
 import { fetchResult } from '../helpers/batch';
@@ -57,4 +58,17 @@ test('job failure: worker-1 takes a sharpen task it cannot handle; the task fail
   // Lost for good: its message was deleted, nothing is left to redeliver.
   await new Promise((r) => setTimeout(r, 1500));
   expect((await taskStatus(stack, id)).attempts).toBe(1);
+}, 60_000);
+
+test('an undecodable image fails at once as a job failure with the reason, and is not retried', async () => {
+  const deps = stackClients(stack);
+  // Put straight into the bucket, past the upload checks, as a corrupted object would be.
+  await deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: 'source/corrupt.jpg', Body: Buffer.from('not really a jpeg'), ContentType: 'image/jpeg' }));
+  const [id] = await submit(stack, { filters: ['resize'], images: ['corrupt.jpg'] });
+  const t = await waitForTask(stack, id, terminal);
+  expect(t).toMatchObject({ status: 'failed', failure_type: 'job_failure', failure_reason: 'image_rejected', attempts: 1 });
+  expect(t.error).toMatch(/could not be decoded/);
+  await new Promise((r) => setTimeout(r, 2500));
+  expect((await taskStatus(stack, id)).attempts).toBe(1);
+  await closeClients(deps);
 }, 60_000);

@@ -39,9 +39,21 @@ export function validateImageName(raw: unknown, field = 'name'): string {
   return raw;
 }
 
-function isMissing(e: unknown): boolean {
+/** An S3 error that means "no such object". */
+export function isMissing(e: unknown): boolean {
   const name = (e as Error)?.name;
   return name === 'NoSuchKey' || name === 'NotFound' || (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
+}
+
+/** Whether the bucket holds `key` (any key, not only under source/). */
+export async function objectExists(deps: Clients, key: string): Promise<boolean> {
+  try {
+    await dependency('s3', () => deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.aws.bucket, Key: key })));
+    return true;
+  } catch (e) {
+    if (isMissing(e)) return false;
+    throw e;
+  }
 }
 
 export interface StoredImage {

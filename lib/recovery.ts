@@ -5,23 +5,13 @@
  * completed task whose result object is gone. Deliveries stay safe to repeat: a task that
  * finishes meanwhile is claimed once, and results have one fixed key.
  */
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from './clients';
 import { dependency } from './dependencies';
 import { routeFor, routeQueueUrl } from './dispatch';
+import { objectExists } from './images';
 import { taskQueueUrl } from './queues';
 import { allTaskIds, getTasks, messageOf, requeueTask, type TaskRecord } from './tasks/store';
-
-async function resultExists(deps: Clients, key: string): Promise<boolean> {
-  try {
-    await deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }));
-    return true;
-  } catch (e) {
-    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 || (e as Error).name === 'NotFound') return false;
-    throw e;
-  }
-}
 
 async function resend(deps: Clients, task: TaskRecord): Promise<void> {
   const msg = messageOf(task);
@@ -40,7 +30,7 @@ export async function recoverAfterEmulatorLoss(deps: Clients): Promise<{ resent:
       if (task.status === 'pending' || task.status === 'processing') {
         await resend(deps, task);
         resent++;
-      } else if (task.status === 'completed' && task.result_key && !(await dependency('s3', () => resultExists(deps, task.result_key!)))) {
+      } else if (task.status === 'completed' && task.result_key && !(await objectExists(deps, task.result_key))) {
         if ((await requeueTask(deps, task.task_id, 'result lost with the emulator; recomputing', true)) === 'completed') {
           await resend(deps, task);
           recomputed++;

@@ -13,7 +13,7 @@ import type { Clients } from './clients';
 import { dependency } from './dependencies';
 import { ConflictError, ImageRejectedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors';
 import type { Request } from './http';
-import { contentTypeFor, SOURCE_PREFIX, validateImageName } from './images';
+import { contentTypeFor, isMissing, objectExists, SOURCE_PREFIX, validateImageName } from './images';
 
 export const MAX_DIRECT_UPLOAD_BYTES = 10 * 1024 * 1024;
 const STAGING_PREFIX = 'uploads/';
@@ -53,19 +53,9 @@ export async function verifyImage(bytes: Buffer, name: string, maxPixels: number
   return { format, width: meta.width, height: meta.height };
 }
 
-async function exists(deps: Clients, key: string): Promise<boolean> {
-  try {
-    await deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }));
-    return true;
-  } catch (e) {
-    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 || (e as Error).name === 'NotFound') return false;
-    throw e;
-  }
-}
-
 async function store(deps: Clients, name: string, bytes: Buffer, overwrite: boolean) {
   const key = SOURCE_PREFIX + name;
-  if (!overwrite && (await dependency('s3', () => exists(deps, key)))) {
+  if (!overwrite && (await objectExists(deps, key))) {
     throw new ConflictError(`image ${name} already exists; choose another name or add ?overwrite=true`, { field: 'name' });
   }
   const info = await verifyImage(bytes, name, deps.config.processing.maxInputPixels);
@@ -110,7 +100,7 @@ export async function completeUpload(deps: Clients, rawId: string | undefined, b
   try {
     head = await dependency('s3', () => deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
   } catch (e) {
-    if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404 || (e as Error).name === 'NotFound') {
+    if (isMissing(e)) {
       throw new NotFoundError(`nothing was uploaded for ${rawId}/${name}; PUT the file to the presigned URL first`, { field: 'upload_id' });
     }
     throw e;

@@ -17,3 +17,6 @@ export const stress = httpHandler(async (req, deps) => json(200, await runStress
 
 /** GET /api/filters/ — the registry: names, libraries, parameters with defaults and ranges. */
 export const filters = httpHandler(async () => json(200, { filters: describeFilters() }));
+
+/** The pool's task, exported so a bundled deployment's worker threads can load it from this bundle. */
+export { poolTask } from '../lib/filters/pool-task';

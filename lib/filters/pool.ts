@@ -3,6 +3,7 @@
  * with its own JS thread (so OpenCV.js WASM runs in parallel) and OpenCV loaded at
  * warm-up. Created once per process on first use and reused by every request.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
@@ -24,11 +25,20 @@ export function poolSize(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
+/**
+ * From sources, workers start from pool-worker.js beside this file. In an esbuild bundle
+ * (Lambda) this code is inside the handler's bundle, which exports `poolTask` for them.
+ */
+function workerEntry(): { filename: string; name?: string } {
+  const fromSources = path.join(__dirname, 'pool-worker.js');
+  return existsSync(fromSources) ? { filename: fromSources } : { filename: __filename, name: 'poolTask' };
+}
+
 export async function filterPool(threads = poolSize()) {
   if (!pool) {
     const t0 = performance.now();
     const piscina = new Piscina({
-      filename: path.join(__dirname, 'pool-worker.js'),
+      ...workerEntry(),
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 2 ** 31 - 1,

@@ -4,12 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildDashboard } from '../../scripts/build-dashboard';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 let template: { Resources: Record<string, { Type: string; Properties: any }> };
 let outDir: string;
 
-beforeAll(() => {
+beforeAll(async () => {
+  await buildDashboard();
   outDir = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', 'aws', '--package', outDir], {
     cwd: ROOT,
@@ -55,4 +57,13 @@ test('the HTTP functions are routes of one HTTP API, on the seed paths', () => {
   for (const key of ['GET /api/health/', 'GET /api/image/4k/', 'POST /api/process-batch/distributed/', 'GET /api/task/{task_id}/status/', 'GET /api/workers/status/', 'POST /api/process-batch/compare-all/']) {
     expect(routes).toContain(key);
   }
+});
+
+test('the bundle carries the handlers, the pool task and the built dashboard', () => {
+  const listing = execFileSync('unzip', ['-l', path.join(outDir, 'image-pipeline.zip')]).toString();
+  for (const f of ['handlers/batch.js', 'handlers/worker.js', 'handlers/dashboard.js', 'dashboard/dist/app.js', 'dashboard/dist/index.html', 'node_modules/sharp/package.json', 'node_modules/@techstark/opencv-js/dist/opencv.js']) {
+    expect(listing).toContain(f);
+  }
+  // Pool worker threads load poolTask from the handler bundle itself.
+  expect(execFileSync('unzip', ['-p', path.join(outDir, 'image-pipeline.zip'), 'handlers/batch.js'], { maxBuffer: 64 * 2 ** 20 }).toString()).toMatch(/poolTask/);
 });

@@ -34,6 +34,8 @@ export function percentile(counts: ReadonlyMap<number, number>, p: number): numb
   return bucketUpperBound(Math.max(...counts.keys()));
 }
 
+export function round(n: number, digits?: number): number;
+export function round(n: number | null, digits?: number): number | null;
 export function round(n: number | null, digits = 1): number | null {
   if (n === null) return null;
   const f = 10 ** digits;

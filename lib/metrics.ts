@@ -4,14 +4,13 @@
  * filters and workers, SQS for queue depth — so any API process reports the totals of all.
  * Histograms come from the log-spaced buckets in Redis, folded into standard `le` bounds.
  */
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { Registry } from 'prom-client';
 import type { Clients } from './clients';
 import { dependency } from './dependencies';
 import { bucketUpperBound } from './histogram';
 import { filterNamesKey, filterTimesKey } from './metrics-store';
 import { ROUTES, routeQueueUrl } from './dispatch';
-import { deadLetterQueueUrl, taskQueueUrl } from './queues';
+import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from './queues';
 import { outcomeTotals } from './tasks/store';
 import { listWorkers } from './worker/registry';
 import { FILTER_NAMES } from './filters/registry';
@@ -54,11 +53,9 @@ async function queueSamples(deps: Clients): Promise<Sample[]> {
   ];
   if (deps.config.dispatch.mode === 'capability') for (const r of ROUTES) queues.push([`tasks-${r.name}`, await routeQueueUrl(deps, r)]);
   for (const [queue, url] of queues) {
-    const r = await dependency('sqs', () =>
-      deps.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] })),
-    );
-    out.push({ labels: { queue, state: 'visible' }, value: Number(r.Attributes?.ApproximateNumberOfMessages ?? 0) });
-    out.push({ labels: { queue, state: 'in_flight' }, value: Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) });
+    const depth = await queueDepth(deps, url);
+    out.push({ labels: { queue, state: 'visible' }, value: depth.visible });
+    out.push({ labels: { queue, state: 'in_flight' }, value: depth.in_flight });
   }
   return out;
 }

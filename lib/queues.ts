@@ -3,7 +3,7 @@
  * locally they are resolved once with GetQueueUrl. Emulators match queue URLs by exact
  * string, so only ever use the URL the service returned.
  */
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from './clients';
 import { dependency } from './dependencies';
 
@@ -24,6 +24,14 @@ export async function lookupQueueUrl(deps: Clients, queueName: string, configure
 
 export const taskQueueUrl = (deps: Clients) => lookupQueueUrl(deps, deps.config.aws.queueName, deps.config.aws.queueUrl);
 export const deadLetterQueueUrl = (deps: Clients) => lookupQueueUrl(deps, deps.config.aws.dlqName, deps.config.aws.dlqUrl);
+
+/** Messages waiting (visible) and taken but not yet deleted (in flight), as SQS reports them. */
+export async function queueDepth(deps: Clients, url: string): Promise<{ visible: number; in_flight: number }> {
+  const r = await dependency('sqs', () =>
+    deps.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] })),
+  );
+  return { visible: Number(r.Attributes?.ApproximateNumberOfMessages ?? 0), in_flight: Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
+}
 
 export function forgetQueueUrls(): void {
   cache.clear();

@@ -5,21 +5,10 @@
  * completed task whose result object is gone. Deliveries stay safe to repeat: a task that
  * finishes meanwhile is claimed once, and results have one fixed key.
  */
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from './clients';
-import { dependency } from './dependencies';
-import { routeFor, routeQueueUrl } from './dispatch';
 import { objectExists } from './images';
-import { taskQueueUrl } from './queues';
-import { allTaskIds, getTasks, messageOf, requeueTask, type TaskRecord } from './tasks/store';
-
-async function resend(deps: Clients, task: TaskRecord): Promise<void> {
-  const msg = messageOf(task);
-  const queueUrl = msg.route ? await routeQueueUrl(deps, routeFor(task.filters)) : await taskQueueUrl(deps);
-  await dependency('sqs', () =>
-    deps.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(msg), MessageGroupId: msg.task_id, MessageDeduplicationId: `${msg.task_id}-recovered-${Date.now()}` })),
-  );
-}
+import { allTaskIds, getTasks, messageOf, requeueTask } from './tasks/store';
+import { sendTaskAgain } from './tasks/submit';
 
 export async function recoverAfterEmulatorLoss(deps: Clients): Promise<{ resent: number; recomputed: number }> {
   const ids = await allTaskIds(deps);
@@ -28,11 +17,11 @@ export async function recoverAfterEmulatorLoss(deps: Clients): Promise<{ resent:
   for (let i = 0; i < ids.length; i += 200) {
     for (const task of await getTasks(deps, ids.slice(i, i + 200))) {
       if (task.status === 'pending' || task.status === 'processing') {
-        await resend(deps, task);
+        await sendTaskAgain(deps, messageOf(task), 'recovered');
         resent++;
       } else if (task.status === 'completed' && task.result_key && !(await objectExists(deps, task.result_key))) {
         if ((await requeueTask(deps, task.task_id, 'result lost with the emulator; recomputing', true)) === 'completed') {
-          await resend(deps, task);
+          await sendTaskAgain(deps, messageOf(task), 'recovered');
           recomputed++;
         }
       }

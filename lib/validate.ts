@@ -20,6 +20,15 @@ export function numberInRange(raw: unknown, field: string, min: number, max: num
   return n;
 }
 
+/** Refuses any body field not in `allowed`, naming it and listing the allowed ones. */
+export function rejectUnknownFields(body: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) {
+      throw new ValidationError(`unknown field ${JSON.stringify(key.slice(0, 60))}; allowed: ${allowed.join(', ')}`, { field: key.slice(0, 60) });
+    }
+  }
+}
+
 export function optionalNumberInRange(
   raw: unknown,
   field: string,

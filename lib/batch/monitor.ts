@@ -4,9 +4,9 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import os from 'node:os';
+import { round } from '../histogram';
 
-const r1 = (n: number) => Math.round(n * 10) / 10;
-const mb = (b: number) => r1(b / 2 ** 20);
+const mb = (b: number) => round(b / 2 ** 20);
 
 export interface ResourceReport {
   wall_ms: number;
@@ -34,17 +34,17 @@ export function startMonitor() {
     const elu = performance.eventLoopUtilization(elu0);
     const rssEnd = process.memoryUsage.rss();
     peak = Math.max(peak, rssEnd);
-    const pct = (us: number) => r1((us / 1000 / Math.max(wall, 0.001)) * 100);
+    const pct = (us: number) => round((us / 1000 / Math.max(wall, 0.001)) * 100);
     const cores = os.availableParallelism?.() ?? os.cpus().length;
     return {
-      wall_ms: r1(wall),
+      wall_ms: round(wall),
       // Percent of one core; 200% = two cores busy the whole run.
-      cpu: { user_pct: pct(cpu.user), system_pct: pct(cpu.system), total_pct: pct(cpu.user + cpu.system), of_machine_pct: r1(pct(cpu.user + cpu.system) / cores), cores },
+      cpu: { user_pct: pct(cpu.user), system_pct: pct(cpu.system), total_pct: pct(cpu.user + cpu.system), of_machine_pct: round(pct(cpu.user + cpu.system) / cores), cores },
       memory_mb: { rss_start: mb(rssStart), rss_end: mb(rssEnd), rss_peak: mb(peak) },
       event_loop: {
-        delay_p50_ms: r1(delay.percentile(50) / 1e6),
-        delay_p99_ms: r1(delay.percentile(99) / 1e6),
-        delay_max_ms: r1(delay.max / 1e6),
+        delay_p50_ms: round(delay.percentile(50) / 1e6),
+        delay_p99_ms: round(delay.percentile(99) / 1e6),
+        delay_max_ms: round(delay.max / 1e6),
         utilization: Math.round(elu.utilization * 1000) / 1000,
       },
     };

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { ValidationError } from '../errors';
 import { parseFilterSteps, type FilterStep } from '../filters/request';
 import { validateImageName } from '../images';
-import { optionalNumberInRange } from '../validate';
+import { optionalNumberInRange, rejectUnknownFields } from '../validate';
 import { STRATEGIES, type Strategy } from './strategies';
 
 export const MAX_COPIES = 16;
@@ -21,12 +21,7 @@ const COMMON_KEYS = ['filters', 'filter_params', 'images', 'copies'];
 const STRESS_KEYS = ['num_iterations', 'strategy'];
 
 export function parseBatchRequest(body: Record<string, unknown>, cfg: Config, opts: { stress?: boolean } = {}): BatchRequest {
-  const allowed = opts.stress ? [...COMMON_KEYS, ...STRESS_KEYS] : COMMON_KEYS;
-  for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) {
-      throw new ValidationError(`unknown field ${JSON.stringify(key.slice(0, 60))}; allowed: ${allowed.join(', ')}`, { field: key.slice(0, 60) });
-    }
-  }
+  rejectUnknownFields(body, opts.stress ? [...COMMON_KEYS, ...STRESS_KEYS] : COMMON_KEYS);
   const steps = parseFilterSteps(body.filters, body.filter_params);
   const max = cfg.processing.maxBatchImages;
   let images: string[] | undefined;

@@ -9,7 +9,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clients } from '../clients';
 import { dependency } from '../dependencies';
 import { ImageRejectedError } from '../errors';
-import { percentileOf } from '../histogram';
+import { percentileOf, round } from '../histogram';
 import { FILTERS } from '../filters/registry';
 import type { ProcessedImage, ProcessLimits } from '../filters/pipeline';
 import { filterPool, markPoolRun, poolInfo, poolSize } from '../filters/pool';
@@ -20,7 +20,6 @@ import { execute, mapWithLimit, type Job, type Strategy } from './strategies';
 
 export const PROCESSED_PREFIX = 'processed/';
 const UPLOAD_CONCURRENCY = 4;
-const r1 = (n: number) => Math.round(n * 10) / 10;
 
 export function newRunId(): string {
   return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..+/, '')}-${randomUUID().slice(0, 8)}`;
@@ -51,7 +50,7 @@ export async function loadJobs(deps: Clients, req: BatchRequest): Promise<{ jobs
   for (let copy = 0; copy < req.copies; copy++) {
     for (const image of names) jobs.push({ index: jobs.length, image, copy, input: bytes.get(image)! });
   }
-  return { jobs, fetch_ms: r1(performance.now() - t0) };
+  return { jobs, fetch_ms: round(performance.now() - t0) };
 }
 
 function outputKey(runId: string, strategy: string, job: Job): string {
@@ -84,7 +83,7 @@ async function store(deps: Clients, runId: string, strategy: string, jobs: Job[]
       thread_id: out.thread_id,
     };
   });
-  return { results: stored, upload_ms: r1(performance.now() - t0) };
+  return { results: stored, upload_ms: round(performance.now() - t0) };
 }
 
 export interface StrategyRun {
@@ -109,7 +108,7 @@ export async function runStrategy(deps: Clients, strategy: Strategy, jobs: Job[]
   return {
     strategy,
     wall_ms: report.wall_ms,
-    images_per_s: r1((jobs.length / report.wall_ms) * 1000),
+    images_per_s: round((jobs.length / report.wall_ms) * 1000),
     resources: { ...report, pool: poolInfo(), pool_threads: poolThreads, threadpool_size: p.threadpoolSize, concurrency: p.concurrency },
     outputs,
   };
@@ -157,7 +156,7 @@ export function verdict(workload: Workload, walls: Partial<Record<Strategy, numb
   const runnerUp = ranked[1];
   const margin = runnerUp ? runnerUp[1] / best : Infinity;
   let text = `${winner} won this ${workload} run`;
-  if (runnerUp) text += ` (${r1(margin * 100 - 100)}% faster than ${runnerUp[0]})`;
+  if (runnerUp) text += ` (${round(margin * 100 - 100)}% faster than ${runnerUp[0]})`;
   text += `: ${WHY[workload]}.`;
   if (winner !== EXPECTED[workload]) {
     text += margin < 1.15 ? ` ${EXPECTED[workload]} was expected to win; the gap is within this machine's ±15% noise.` : ` ${EXPECTED[workload]} was expected to win; re-run on a quieter machine or with more copies.`;
@@ -215,14 +214,14 @@ export async function stress(deps: Clients, req: BatchRequest) {
     iterations,
     summary: {
       iterations: req.iterations,
-      mean_ms: r1(totalWall / req.iterations),
+      mean_ms: round(totalWall / req.iterations),
       p50_ms: percentileOf(walls, 50),
       p95_ms: percentileOf(walls, 95),
       min_ms: walls[0],
       max_ms: walls[walls.length - 1],
-      images_per_s: r1((totalImages / totalWall) * 1000),
+      images_per_s: round((totalImages / totalWall) * 1000),
     },
-    memory: { rss_after_first_mb: first, rss_after_last_mb: end, growth_mb: r1(end - first), grew },
+    memory: { rss_after_first_mb: first, rss_after_last_mb: end, growth_mb: round(end - first), grew },
     fetch_ms,
     stored_iteration: req.iterations,
     results,

@@ -3,13 +3,13 @@
  * (POST /api/dlq/redrive/). Listing receives with a 1 s visibility, the only way SQS lets
  * anyone look at messages; it raises their receive counts, which a DLQ does not act on.
  */
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Clients } from '../clients';
 import { dependency } from '../dependencies';
-import { routeFor, routeQueueUrl } from '../dispatch';
-import { deadLetterQueueUrl, taskQueueUrl } from '../queues';
+import { deadLetterQueueUrl } from '../queues';
 import { optionalNumberInRange } from '../validate';
 import { getTask, requeueTask, type TaskMessage } from './store';
+import { sendTaskAgain } from './submit';
 
 function parse(m: Message): Partial<TaskMessage> {
   try {
@@ -76,10 +76,7 @@ export async function redriveDeadLetters(deps: Clients, body: Record<string, unk
     }
     const previous = await requeueTask(deps, msg.task_id, `redriven from the dead-letter queue at ${new Date().toISOString()}`);
     if (previous !== 'completed' && previous !== 'missing') {
-      const queueUrl = msg.route ? await routeQueueUrl(deps, routeFor(msg.steps.map((s) => s.name))) : await taskQueueUrl(deps);
-      await dependency('sqs', () =>
-        deps.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: m.Body!, MessageGroupId: msg.task_id, MessageDeduplicationId: `${msg.task_id}-redrive-${Date.now()}` })),
-      );
+      await sendTaskAgain(deps, msg as TaskMessage, 'redrive');
       redriven.push(msg.task_id);
     } else skipped.push({ message_id: m.MessageId!, reason: previous === 'completed' ? 'task already completed: dropped' : 'task record expired: dropped' });
     await dependency('sqs', () => deps.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle! })));

@@ -1,12 +1,10 @@
 /** GET /api/task/{id}/status/ and GET /api/workers/status/. */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clients } from '../clients';
-import { dependency } from '../dependencies';
 import { NotFoundError, ValidationError } from '../errors';
 import { ROUTES, routeQueueName, routeQueueUrl } from '../dispatch';
-import { deadLetterQueueUrl, taskQueueUrl } from '../queues';
+import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from '../queues';
 import { listWorkers, type WorkerView } from '../worker/registry';
 import { finishAttempt, getTask, outcomeTotals, type TaskRecord } from './store';
 
@@ -90,13 +88,6 @@ export async function taskStatus(deps: Clients, rawId: string | undefined) {
     result: task.result_key ? { key: task.result_key, url: resultUrl, width: task.width, height: task.height, bytes: task.bytes } : null,
     last_error: task.last_error,
   };
-}
-
-async function queueDepth(deps: Clients, url: string) {
-  const r = await dependency('sqs', () =>
-    deps.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] })),
-  );
-  return { visible: Number(r.Attributes?.ApproximateNumberOfMessages ?? 0), in_flight: Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
 }
 
 export async function workersStatus(deps: Clients) {

@@ -5,11 +5,12 @@
  * task id is the deduplication id, so a retried send cannot enqueue a task twice.
  */
 import { randomUUID } from 'node:crypto';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../clients';
 import { dependency } from '../dependencies';
 import { ValidationError } from '../errors';
 import { parseFilterSteps } from '../filters/request';
+import { rejectUnknownFields } from '../validate';
 import { DEFAULT_IMAGE, headImage, validateImageName } from '../images';
 import { routeFor, routeQueueUrl } from '../dispatch';
 import { taskQueueUrl } from '../queues';
@@ -18,10 +19,19 @@ import { createTasks, deleteTasks, type TaskMessage } from './store';
 export const MAX_TASKS_PER_SUBMISSION = 10;
 const ALLOWED = ['filters', 'filter_params', 'images'];
 
+/**
+ * Sends a task's message again (a DLQ redrive, or recovery after the emulator forgot it) to
+ * the queue it belongs on. A fresh deduplication id, since the first one was used.
+ */
+export async function sendTaskAgain(deps: Clients, msg: TaskMessage, reason: string): Promise<void> {
+  const queueUrl = msg.route ? await routeQueueUrl(deps, routeFor(msg.steps.map((s) => s.name))) : await taskQueueUrl(deps);
+  await dependency('sqs', () =>
+    deps.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(msg), MessageGroupId: msg.task_id, MessageDeduplicationId: `${msg.task_id}-${reason}-${Date.now()}` })),
+  );
+}
+
 export function parseDistributedRequest(body: Record<string, unknown>) {
-  for (const key of Object.keys(body)) {
-    if (!ALLOWED.includes(key)) throw new ValidationError(`unknown field ${JSON.stringify(key.slice(0, 60))}; allowed: ${ALLOWED.join(', ')}`, { field: key.slice(0, 60) });
-  }
+  rejectUnknownFields(body, ALLOWED);
   const steps = parseFilterSteps(body.filters, body.filter_params);
   let images = [DEFAULT_IMAGE];
   if (body.images !== undefined) {

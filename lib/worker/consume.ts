@@ -11,6 +11,7 @@ import type { Clients } from '../clients';
 import { dependency } from '../dependencies';
 import { AppError } from '../errors';
 import { processImage } from '../filters/pipeline';
+import { round } from '../histogram';
 import { readImage } from '../images';
 import { lookupQueueUrl } from '../queues';
 import { errorFields, log } from '../log';
@@ -139,7 +140,6 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
     t = performance.now();
     await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key, Body: out.output, ContentType: 'image/jpeg' })));
     const storeMs = performance.now() - t;
-    const r1 = (n: number) => Math.round(n * 10) / 10;
     const processingMs = Date.now() - startedAt;
     const finished = await finishAttempt(deps, msg.task_id, attempt, 'completed', {
       status: 'completed',
@@ -147,7 +147,7 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
       queue_wait_ms: startedAt - msg.queued_at,
       processing_ms: processingMs,
       filter_ms: out.filters.map((f) => ({ name: f.name, ms: f.ms })),
-      timings: { claim_ms: r1(claimMs), fetch_ms: r1(fetchMs), process_ms: r1(processMs), store_ms: r1(storeMs) },
+      timings: { claim_ms: round(claimMs), fetch_ms: round(fetchMs), process_ms: round(processMs), store_ms: round(storeMs) },
       result_key: key,
       width: out.width,
       height: out.height,

@@ -11,6 +11,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { closeClients, createClients } from '../lib/clients';
 import { ConfigError, loadConfig, type Config } from '../lib/config';
+import { IMAGE_PROCESS_ENV } from '../lib/process-env';
 import { recoverAfterEmulatorLoss } from '../lib/recovery';
 import { provision } from '../lib/resources';
 import { resolveIdentity } from '../lib/worker/registry';
@@ -182,6 +183,7 @@ async function main() {
     AWS_ENDPOINT_URL: emulator.endpoint,
     AWS_REGION: cfg.aws.region,
     REDIS_URL: cfg.redis.url,
+    ...IMAGE_PROCESS_ENV,
   };
   const stackCfg = loadConfig(env);
   const deps = createClients(stackCfg);

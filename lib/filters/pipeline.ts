@@ -9,6 +9,11 @@ import { ImageRejectedError } from '../errors';
 import { FILTERS, rawInput, toRaw, type RawImage } from './registry';
 import type { FilterStep } from './request';
 
+// One libvips thread per image. Workers and pool threads already run one image per core, so
+// more threads per image only contend. sharp picks one itself on glibc, but switches to one
+// per core when MALLOC_ARENA_MAX is set, which IMAGE_PROCESS_ENV (lib/process-env.ts) does.
+sharp.concurrency(1);
+
 export interface ProcessLimits {
   maxInputPixels: number;
   jpegQuality: number;

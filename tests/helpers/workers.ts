@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
+import { IMAGE_PROCESS_ENV } from '../../lib/process-env';
 import { waitFor } from '../../scripts/local/processes';
 import { getJson } from './shared-stack';
 import { ARTIFACTS, ROOT, startStack, type RunningStack, type StackInfo } from './stack';
@@ -24,7 +25,7 @@ export async function startWorker(stack: StackInfo, id: string, env: Record<stri
   const log = createWriteStream(path.join(ARTIFACTS, `${path.basename(stack.logFile, '.log')}-${id}.log`), { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'worker.ts'), id], {
     cwd: ROOT,
-    env: { ...process.env, ...stackEnv(stack), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { ...process.env, ...stackEnv(stack), ...IMAGE_PROCESS_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

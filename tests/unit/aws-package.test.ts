@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { IMAGE_PROCESS_ENV } from '../../lib/process-env';
 import { buildDashboard } from '../../scripts/build-dashboard';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -49,6 +50,7 @@ test('three worker functions consume the queue one message at a time, reporting 
     expect(w.Runtime).toBe('nodejs22.x');
     expect(w.Environment.Variables.QUEUE_URL).toEqual({ Ref: 'TaskQueue' });
     expect(w.Environment.Variables.AWS_ENDPOINT_URL).toEqual({ Ref: 'AWS::NoValue' });
+    expect(w.Environment.Variables).toMatchObject(IMAGE_PROCESS_ENV);
   }
 });
 

@@ -15,6 +15,8 @@ import { clients, closeClients } from '../lib/clients';
 import { config, ConfigError } from '../lib/config';
 import { AppError } from '../lib/errors';
 import { ROUTES, routeQueueName, routeQueueUrl, routesServedBy } from '../lib/dispatch';
+import { loadOpenCv } from '../lib/filters/opencv';
+import { FILTERS } from '../lib/filters/registry';
 import { taskQueueUrl } from '../lib/queues';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
@@ -76,6 +78,8 @@ async function main() {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  // OpenCV takes ~0.3-0.4 s to load: pay it before taking tasks, not inside the first one.
+  if (worker.capabilities.some((f) => FILTERS[f].library === 'opencv')) await loadOpenCv();
   // Registers on the first (empty) invocation, as a Lambda would on its first event.
   await handler({ Records: [] } as SQSEvent);
   beat = setInterval(() => void heartbeat(deps, worker.id).catch(() => undefined), deps.config.workers.heartbeatIntervalS * 1000);

@@ -1,0 +1,32 @@
+/**
+ * The benchmark's reference: a plain process running the same filter chain in a loop, with
+ * no queue, S3 or Redis, so k of these show what k processes can do on this machine at all.
+ * Usage: node --import tsx bench/bare-worker.ts <filters,comma,separated> <count>
+ * Prints "ready" once OpenCV is loaded and one image is done, starts on a line from stdin,
+ * prints one JSON line {"ms": [...]}, and exits on a second line.
+ */
+import { processImage } from '../lib/filters/pipeline';
+import { parseFilterSteps } from '../lib/filters/request';
+import { SAMPLE_4K } from './common';
+
+async function main() {
+  const steps = parseFilterSteps(process.argv[2].split(','), {});
+  const count = Number(process.argv[3]);
+  await processImage(Buffer.from(SAMPLE_4K), steps);
+  process.stdout.write('ready\n');
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  const ms: number[] = [];
+  for (let i = 0; i < count; i++) {
+    // A fresh copy each time, as a worker gets fresh bytes from S3 for every task.
+    const input = Buffer.from(SAMPLE_4K);
+    const t = performance.now();
+    await processImage(input, steps);
+    ms.push(performance.now() - t);
+  }
+  process.stdout.write(`${JSON.stringify({ ms })}\n`);
+  // Stay until the bench has read this process's CPU time from /proc, then exit.
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  process.exit(0);
+}
+
+void main();

@@ -6,7 +6,7 @@
 import { threadId } from 'node:worker_threads';
 import sharp, { type Sharp } from 'sharp';
 import { ImageRejectedError } from '../errors';
-import { FILTERS, rawInput, toRaw, type RawImage } from './registry';
+import { FILTERS, rawInput, runOpenCv, toRaw, type RawImage } from './registry';
 import type { FilterStep } from './request';
 
 // One libvips thread per image. Workers and pool threads already run one image per core, so
@@ -92,7 +92,8 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
   let encoded: { data: Buffer; width: number; height: number; channels: number } | undefined;
   const filters: StepTiming[] = [];
 
-  for (const [i, step] of steps.entries()) {
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
     const def = FILTERS[step.name];
     const last = i === steps.length - 1;
     const t = performance.now();
@@ -118,9 +119,16 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
         img = await decode(input, limits);
         decodeMs = ms(t);
       }
-      const t1 = performance.now();
-      img = await def.apply(img, step.params);
-      filters.push({ name: step.name, ms: ms(t1), includes });
+      // This step and the OpenCV steps right after it run in one trip into the WASM heap.
+      let j = i + 1;
+      while (j < steps.length && FILTERS[steps[j].name].opencvOp) j++;
+      const run = steps.slice(i, j);
+      img = await runOpenCv(
+        img,
+        run.map((s) => (cv, src, track) => FILTERS[s.name].opencvOp!(cv, src, s.params, track)),
+        (k, stepMs) => filters.push({ name: run[k].name, ms: Math.round(stepMs * 10) / 10, includes: [] }),
+      );
+      i = j - 1;
       continue;
     }
     filters.push({ name: step.name, ms: ms(t), includes });

@@ -32,6 +32,8 @@ export interface FilterDef {
   check?: (p: FilterParams) => void;
   /** sharp filters: the operation, added to whatever pipeline the image is in (so decode/encode can share it). */
   sharpOp?: (pipeline: Sharp, p: FilterParams) => Sharp;
+  /** OpenCV filters: the operation on a Mat, so consecutive OpenCV steps can share one trip into the WASM heap. */
+  opencvOp?: (cv: OpenCv, src: any, p: FilterParams, track: <T>(m: T) => T) => { mat: any; channels: 1 | 3 };
   /** Raw pixels in, raw pixels out. */
   apply: (img: RawImage, p: FilterParams) => Promise<RawImage>;
 }
@@ -53,8 +55,16 @@ export async function toRaw(pipeline: Sharp): Promise<RawImage> {
   return { data, width: info.width, height: info.height, channels: info.channels as 1 | 3 };
 }
 
-/** Runs `body` with OpenCV Mats that are always deleted, copying the result out of the WASM heap. */
-async function withOpenCv(img: RawImage, body: (cv: OpenCv, src: any, track: <T>(m: T) => T) => { mat: any; channels: 1 | 3 }): Promise<RawImage> {
+/** One OpenCV operation on a Mat in the WASM heap; `track` registers Mats to delete afterwards. */
+export type OpenCvOp = (cv: OpenCv, src: any, track: <T>(m: T) => T) => { mat: any; channels: 1 | 3 };
+
+/**
+ * Runs OpenCV operations one after another on Mats that stay in the WASM heap: one copy in,
+ * one copy out, every Mat deleted. A chain like [sharpen, edges] thus skips a 25 MB copy out
+ * and back in at 4K (~12% of its time). `timed(i, ms)` reports each operation; the copy in
+ * counts to the first and the copy out to the last.
+ */
+export async function runOpenCv(img: RawImage, ops: OpenCvOp[], timed?: (i: number, ms: number) => void): Promise<RawImage> {
   const { cv } = await loadOpenCv();
   const mats: any[] = [];
   const track = <T>(m: T): T => {
@@ -62,16 +72,29 @@ async function withOpenCv(img: RawImage, body: (cv: OpenCv, src: any, track: <T>
     return m;
   };
   try {
-    const src = track(new cv.Mat(img.height, img.width, img.channels === 3 ? cv.CV_8UC3 : cv.CV_8UC1));
-    src.data.set(img.data);
-    const { mat, channels } = body(cv, src, track);
-    // mat.data is a view into the WASM heap, which may move when it grows: copy before delete.
-    return { data: Buffer.from(mat.data), width: img.width, height: img.height, channels };
+    let t = performance.now();
+    let cur = track(new cv.Mat(img.height, img.width, img.channels === 3 ? cv.CV_8UC3 : cv.CV_8UC1));
+    cur.data.set(img.data);
+    let channels = img.channels;
+    let out: RawImage | undefined;
+    for (const [i, op] of ops.entries()) {
+      ({ mat: cur, channels } = op(cv, cur, track));
+      // mat.data is a view into the WASM heap, which may move when it grows: copy before delete.
+      if (i === ops.length - 1) out = { data: Buffer.from(cur.data), width: img.width, height: img.height, channels };
+      timed?.(i, performance.now() - t);
+      t = performance.now();
+    }
+    return out ?? img;
   } catch (e) {
     throw new Error(`OpenCV failed: ${opencvErrorMessage(cv, e)}`);
   } finally {
     for (const m of mats) m.delete();
   }
+}
+
+/** Defines an OpenCV filter from its operation; `apply` runs it alone over raw pixels. */
+function opencvFilter(def: Omit<FilterDef, 'apply' | 'library' | 'bound'> & { opencvOp: NonNullable<FilterDef['opencvOp']> }): FilterDef {
+  return { ...def, library: 'opencv', bound: 'cpu', apply: (img, p) => runOpenCv(img, [(cv, src, track) => def.opencvOp(cv, src, p, track)]) };
 }
 
 export const FILTERS: Record<string, FilterDef> = {
@@ -105,25 +128,20 @@ export const FILTERS: Record<string, FilterDef> = {
     // linear() is ~3.5x faster than modulate() at 4K (no LCh round trip); values clamp at 255.
     sharpOp: (pipeline, p) => pipeline.linear(p.factor as number, 0),
   }),
-  sharpen: {
+  sharpen: opencvFilter({
     name: 'sharpen',
-    library: 'opencv',
-    bound: 'cpu',
     description: 'sharpen with a 3x3 Laplacian kernel (OpenCV filter2D)',
     params: { strength: { kind: 'number', min: 0, max: 10, default: 1.0, description: 'kernel amount: centre 1+4s, neighbours -s' } },
-    apply: (img, p) =>
-      withOpenCv(img, (cv, src, track) => {
-        const s = p.strength as number;
-        const kernel = track(cv.matFromArray(3, 3, cv.CV_32F, [0, -s, 0, -s, 1 + 4 * s, -s, 0, -s, 0]));
-        const dst = track(new cv.Mat());
-        cv.filter2D(src, dst, cv.CV_8U, kernel, new cv.Point(-1, -1), 0, cv.BORDER_DEFAULT);
-        return { mat: dst, channels: img.channels };
-      }),
-  },
-  edges: {
+    opencvOp: (cv, src, p, track) => {
+      const s = p.strength as number;
+      const kernel = track(cv.matFromArray(3, 3, cv.CV_32F, [0, -s, 0, -s, 1 + 4 * s, -s, 0, -s, 0]));
+      const dst = track(new cv.Mat());
+      cv.filter2D(src, dst, cv.CV_8U, kernel, new cv.Point(-1, -1), 0, cv.BORDER_DEFAULT);
+      return { mat: dst, channels: src.channels() === 1 ? 1 : 3 };
+    },
+  }),
+  edges: opencvFilter({
     name: 'edges',
-    library: 'opencv',
-    bound: 'cpu',
     description: 'Canny edge detection on the grey image (OpenCV); white edges on black',
     params: {
       low_threshold: { kind: 'number', min: 0, max: 1000, default: 50, description: 'Canny hysteresis low threshold' },
@@ -138,23 +156,22 @@ export const FILTERS: Record<string, FilterDef> = {
         );
       }
     },
-    apply: (img, p) =>
-      withOpenCv(img, (cv, src, track) => {
-        let grey = src;
-        if (img.channels === 3) {
-          grey = track(new cv.Mat());
-          cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
-        }
-        if (p.pre_blur) {
-          const blurred = track(new cv.Mat());
-          cv.GaussianBlur(grey, blurred, new cv.Size(5, 5), 0, 0, cv.BORDER_DEFAULT);
-          grey = blurred;
-        }
-        const edges = track(new cv.Mat());
-        cv.Canny(grey, edges, p.low_threshold as number, p.high_threshold as number);
-        return { mat: edges, channels: 1 };
-      }),
-  },
+    opencvOp: (cv, src, p, track) => {
+      let grey = src;
+      if (src.channels() === 3) {
+        grey = track(new cv.Mat());
+        cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
+      }
+      if (p.pre_blur) {
+        const blurred = track(new cv.Mat());
+        cv.GaussianBlur(grey, blurred, new cv.Size(5, 5), 0, 0, cv.BORDER_DEFAULT);
+        grey = blurred;
+      }
+      const edges = track(new cv.Mat());
+      cv.Canny(grey, edges, p.low_threshold as number, p.high_threshold as number);
+      return { mat: edges, channels: 1 };
+    },
+  }),
 };
 
 export const FILTER_NAMES = Object.keys(FILTERS);

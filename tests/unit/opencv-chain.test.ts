@@ -1,0 +1,55 @@
+// Consecutive OpenCV steps share one trip into the WASM heap (lib/filters/registry.ts
+// runOpenCv). Sharing must not change a single pixel, lose a step's timing or leak Mats.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decode, DEFAULT_LIMITS, encodeJpeg, processImage } from '../../lib/filters/pipeline';
+import { loadOpenCv } from '../../lib/filters/opencv';
+import { FILTERS } from '../../lib/filters/registry';
+import { parseFilterSteps } from '../../lib/filters/request';
+
+const SAMPLE = readFileSync(path.join(__dirname, '..', '..', 'static', 'sample_4k.jpg'));
+const EDGES = { low_threshold: 50, high_threshold: 150, pre_blur: true };
+
+test('[sharpen, edges] in one OpenCV run equals the two filters applied one by one', async () => {
+  const img = await decode(SAMPLE, DEFAULT_LIMITS);
+  const separate = await FILTERS.edges.apply(await FILTERS.sharpen.apply(img, { strength: 1 }), EDGES);
+  const chained = await processImage(SAMPLE, parseFilterSteps(['sharpen', 'edges'], {}));
+  expect(chained.output.equals(await encodeJpeg(separate, DEFAULT_LIMITS.jpegQuality))).toBe(true);
+  expect([chained.width, chained.height, chained.channels]).toEqual([3840, 2160, 1]);
+}, 60_000);
+
+test('every step of a chain keeps its own timing, in request order', async () => {
+  const out = await processImage(SAMPLE, parseFilterSteps(['resize', 'sharpen', 'edges', 'sharpen', 'brightness'], {}));
+  expect(out.filters.map((f) => f.name)).toEqual(['resize', 'sharpen', 'edges', 'sharpen', 'brightness']);
+  for (const f of out.filters) expect(f.ms).toBeGreaterThan(0);
+  // Edges makes the image grey; the sharpen after it runs on one channel and brightness keeps it grey.
+  expect(out.channels).toBe(1);
+}, 60_000);
+
+test('no Mat leaks across chained runs: the WASM heap stays the same size', async () => {
+  const { cv } = await loadOpenCv();
+  const steps = parseFilterSteps(['sharpen', 'edges', 'sharpen'], {});
+  await processImage(SAMPLE, steps);
+  const heapAfterWarmup = cv.HEAPU8.length;
+  for (let i = 0; i < 10; i++) await processImage(SAMPLE, steps);
+  expect(cv.HEAPU8.length).toBe(heapAfterWarmup);
+}, 120_000);
+
+test('an OpenCV error inside a chain is reported as text and frees the Mats', async () => {
+  const { cv } = await loadOpenCv();
+  const img = await decode(SAMPLE, DEFAULT_LIMITS);
+  const { runOpenCv } = await import('../../lib/filters/registry');
+  const heap = cv.HEAPU8.length;
+  const failing = () =>
+    runOpenCv(img, [
+      (c, src, track) => FILTERS.sharpen.opencvOp!(c, src, { strength: 1 }, track),
+      (c, src, track) => {
+        const dst = track(new c.Mat());
+        c.cvtColor(src, dst, c.COLOR_GRAY2RGB); // src has 3 channels: OpenCV refuses
+        return { mat: dst, channels: 3 };
+      },
+    ]);
+  // Five failures that each leaked their two 25 MB Mats would have grown the heap.
+  for (let i = 0; i < 5; i++) await expect(failing()).rejects.toThrow(/OpenCV failed: .*(scn|channel|Invalid)/i);
+  expect(cv.HEAPU8.length).toBe(heap);
+}, 60_000);

@@ -1,7 +1,9 @@
 /** Shared helpers for the benchmarks: medians, interleaved timing, progress on stderr, tables. */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { IMAGE_PROCESS_ENV } from '../lib/process-env';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const SAMPLE_4K = readFileSync(path.join(ROOT, 'static', 'sample_4k.jpg'));
@@ -49,4 +51,15 @@ export async function interleaved(variants: Record<string, () => Promise<unknown
 
 export function table(head: string[], rows: (string | number)[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/**
+ * Benchmarks measure image work as the API and the workers do it, with IMAGE_PROCESS_ENV.
+ * glibc reads those settings only at process start, so a bench started without them runs
+ * itself again with them and exits with that run's status.
+ */
+export function rerunWithImageProcessEnv(): void {
+  if (Object.entries(IMAGE_PROCESS_ENV).every(([k, v]) => process.env[k] === v)) return;
+  const res = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...IMAGE_PROCESS_ENV } });
+  process.exit(res.status ?? 1);
 }

@@ -5,8 +5,9 @@
  * and 2 plain processes with no pipeline at all ("bare": what the cores can do).
  *
  * This machine is shared and noisy (the same run can be 20% slower a minute later), so the
- * five configurations run round-robin, several rounds, and each speed-up is the median of
- * the per-round ratios: noise within a round hits both sides of a ratio alike.
+ * five configurations run round-robin, several rounds (every other one backwards), and each
+ * speed-up is the median of the per-round ratios: noise within a round hits both sides of a
+ * ratio alike.
  * Starts its own isolated stack (embedded emulator, Redis prefix of its own).
  */
 import { spawn } from 'node:child_process';
@@ -127,7 +128,9 @@ async function main() {
   const runs = new Map<string, Run[]>(CONFIGS.map((c) => [c.name, []]));
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const c of CONFIGS) {
+      // Every other round runs backwards (ABBA), so a slow drift of the machine does not
+      // always land on the same configurations.
+      for (const c of round % 2 ? CONFIGS : [...CONFIGS].reverse()) {
         progress(`round ${round}/${rounds}: ${c.name}, ${n} images`);
         const run = c.kind === 'bare' ? await bareRun(n, c.processes) : await pipelineRun(stack, deps, n, c.processes, `${round}-${c.processes}`);
         runs.get(c.name)!.push(run);
@@ -206,7 +209,7 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   const workerOverhead = median(tasksOf('pipeline, 1 worker').map((t) => (t.processing_ms ?? 0) - (t.timings?.process_ms ?? 0)));
   console.log(`\nPipeline overhead, 1 worker vs 1 bare process: ${r1((overhead.median - 1) * 100)}% of wall time (per round: ${overhead.each}; target ≤ 10%).`);
   console.log(
-    `  Per image that is ${r1(extra)} ms: the same processImage call takes ${r1(slowerImage)} ms longer inside the worker, the worker's own steps ` +
+    `  Per image that is ${r1(extra)} ms: the same processImage call takes ${r1(Math.abs(slowerImage))} ms ${slowerImage >= 0 ? 'longer' : 'less'} inside the worker, the worker's own steps ` +
       `(S3 get and put, Redis claim and updates) ${r1(workerOverhead)} ms (${r1((workerOverhead / imageMedian('pipeline, 1 worker', false)) * 100)}% of processing), ` +
       `and ${r1(extra - slowerImage - workerOverhead)} ms is submission over HTTP, SQS receive/delete and the hand-offs between them.`,
   );

@@ -12,7 +12,7 @@ import { loadOpenCv } from '../lib/filters/opencv';
 import { DEFAULT_LIMITS, processImage } from '../lib/filters/pipeline';
 import { closePool, filterPool, poolSize } from '../lib/filters/pool';
 import { parseFilterSteps } from '../lib/filters/request';
-import { intArg, median, progress, r1, r2, SAMPLE_4K, table } from './common';
+import { intArg, median, progress, r1, r2, rerunWithImageProcessEnv, SAMPLE_4K, table } from './common';
 
 async function main() {
   const images = intArg('images', 8, 2, 64);
@@ -80,4 +80,5 @@ async function main() {
   await closePool();
 }
 
+rerunWithImageProcessEnv();
 void main();

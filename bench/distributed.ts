@@ -152,10 +152,20 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   };
   const baseOf = (c: Config) => (c.kind === 'bare' ? 'bare, 1 process' : 'pipeline, 1 worker');
   const tasksOf = (name: string) => runs.get(name)!.flatMap((r) => r.tasks ?? []);
-  const med = (name: string, f: (t: TaskRecord) => number | null | undefined) => {
+  /** Median of a task field over every round, or undefined for bare runs (they have no tasks). */
+  const taskMedian = (name: string, f: (t: TaskRecord) => number | null | undefined) => {
     const xs = tasksOf(name).map(f).filter((x): x is number => typeof x === 'number');
-    return xs.length ? r1(median(xs)) : '-';
+    return xs.length ? median(xs) : undefined;
   };
+  const med = (name: string, f: (t: TaskRecord) => number | null | undefined) => {
+    const m = taskMedian(name, f);
+    return m === undefined ? '-' : r1(m);
+  };
+  /** One image's filter work: processImage in a bare process, timings.process_ms in a worker. */
+  const imageMs = (c: Config) =>
+    c.kind === 'bare' ? median(runs.get(c.name)!.flatMap((r) => r.imageMs ?? [])) : taskMedian(c.name, (t) => t.timings?.process_ms) ?? 0;
+  const workerOverheadMs = (t: TaskRecord) => (t.processing_ms ?? 0) - (t.timings?.process_ms ?? 0);
+  const configNamed = (name: string) => CONFIGS.find((c) => c.name === name)!;
 
   console.log(`\n### Distributed: ${n} tasks of [${FILTERS.join(', ')}] on the 4K sample; ${os.cpus().length} cores; ${rounds} rounds, configurations interleaved\n`);
   console.log(
@@ -163,19 +173,18 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
       ['run', 'median wall ms', 'tasks/s', 'speed-up vs 1 (median of rounds)', 'per round', 'median image ms', 'median queue wait ms', 'S3 get ms', 'S3 put ms', 'Redis claim ms', 'worker overhead ms'],
       CONFIGS.map((c) => {
         const sp = c.processes === 1 ? undefined : ratio(baseOf(c), c.name);
-        const imageMs = c.kind === 'bare' ? r1(median(runs.get(c.name)!.flatMap((r) => r.imageMs ?? []))) : med(c.name, (t) => t.timings?.process_ms);
         return [
           c.name,
           r1(median(walls(c.name))),
           r2((n / median(walls(c.name))) * 1000),
           sp ? `**${r2(sp.median)}x**` : '1.00',
           sp ? sp.each : '-',
-          imageMs,
+          r1(imageMs(c)),
           med(c.name, (t) => t.queue_wait_ms),
           med(c.name, (t) => t.timings?.fetch_ms),
           med(c.name, (t) => t.timings?.store_ms),
           med(c.name, (t) => t.timings?.claim_ms),
-          med(c.name, (t) => (t.processing_ms ?? 0) - (t.timings?.process_ms ?? 0)),
+          med(c.name, workerOverheadMs),
         ];
       }),
     ),
@@ -202,15 +211,14 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   const two = ratio('pipeline, 1 worker', 'pipeline, 2 workers');
   const bare = ratio('bare, 1 process', 'bare, 2 processes');
   const perImage = (name: string) => median(walls(name)) / n;
-  const imageMedian = (name: string, bareImages: boolean) =>
-    median(bareImages ? runs.get(name)!.flatMap((r) => r.imageMs ?? []) : tasksOf(name).map((t) => t.timings?.process_ms ?? 0));
-  const extra = perImage('pipeline, 1 worker') - perImage('bare, 1 process');
-  const slowerImage = imageMedian('pipeline, 1 worker', false) - imageMedian('bare, 1 process', true);
-  const workerOverhead = median(tasksOf('pipeline, 1 worker').map((t) => (t.processing_ms ?? 0) - (t.timings?.process_ms ?? 0)));
+  const oneWorker = configNamed('pipeline, 1 worker');
+  const extra = perImage(oneWorker.name) - perImage('bare, 1 process');
+  const slowerImage = imageMs(oneWorker) - imageMs(configNamed('bare, 1 process'));
+  const workerOverhead = taskMedian(oneWorker.name, workerOverheadMs) ?? 0;
   console.log(`\nPipeline overhead, 1 worker vs 1 bare process: ${r1((overhead.median - 1) * 100)}% of wall time (per round: ${overhead.each}; target ≤ 10%).`);
   console.log(
     `  Per image that is ${r1(extra)} ms: the same processImage call takes ${r1(Math.abs(slowerImage))} ms ${slowerImage >= 0 ? 'longer' : 'less'} inside the worker, the worker's own steps ` +
-      `(S3 get and put, Redis claim and updates) ${r1(workerOverhead)} ms (${r1((workerOverhead / imageMedian('pipeline, 1 worker', false)) * 100)}% of processing), ` +
+      `(S3 get and put, Redis claim and updates) ${r1(workerOverhead)} ms (${r1((workerOverhead / imageMs(oneWorker)) * 100)}% of processing), ` +
       `and ${r1(extra - slowerImage - workerOverhead)} ms is submission over HTTP, SQS receive/delete and the hand-offs between them.`,
   );
   console.log(`2 workers vs 1: ${r2(two.median)}x (target ≥ 1.8x); 2 bare processes vs 1 on the same machine in the same rounds: ${r2(bare.median)}x.`);

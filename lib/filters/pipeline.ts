@@ -6,6 +6,7 @@
 import { threadId } from 'node:worker_threads';
 import sharp, { type Sharp } from 'sharp';
 import { ImageRejectedError } from '../errors';
+import { round } from '../histogram';
 import { FILTERS, rawInput, runOpenCv, toRaw, type RawImage } from './registry';
 import type { FilterStep } from './request';
 
@@ -44,7 +45,7 @@ export interface ProcessedImage {
   thread_id: number;
 }
 
-const ms = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
+const ms = (t0: number) => round(performance.now() - t0);
 
 function decoder(input: Buffer, limits: ProcessLimits): Sharp {
   // failOn 'error' refuses truncated files; limitInputPixels refuses decompression bombs from the header, before decoding.
@@ -126,7 +127,7 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
       img = await runOpenCv(
         img,
         run.map((s) => (cv, src, track) => FILTERS[s.name].opencvOp!(cv, src, s.params, track)),
-        (k, stepMs) => filters.push({ name: run[k].name, ms: Math.round(stepMs * 10) / 10, includes: [] }),
+        (k, stepMs) => filters.push({ name: run[k].name, ms: round(stepMs), includes: [] }),
       );
       i = j - 1;
       continue;

@@ -5,7 +5,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 ENV HOST=0.0.0.0 PORT=8000
-# glibc malloc settings for image processes: see lib/process-env.ts (a unit test keeps them equal).
+# glibc malloc settings for image processes: see lib/core/process-env.ts (a unit test keeps them equal).
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
 EXPOSE 8000
 CMD ["npm", "start"]

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { IMAGE_PROCESS_ENV } from '../lib/process-env';
+import { round } from '../lib/core/numbers';
+import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const SAMPLE_4K = readFileSync(path.join(ROOT, 'static', 'sample_4k.jpg'));
@@ -14,8 +15,8 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-export const r1 = (n: number) => Math.round(n * 10) / 10;
-export const r2 = (n: number) => Math.round(n * 100) / 100;
+export const r1 = (n: number) => round(n, 1);
+export const r2 = (n: number) => round(n, 2);
 
 export function progress(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);

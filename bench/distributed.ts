@@ -13,9 +13,9 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { createClients, closeClients, type Clients } from '../lib/clients';
-import { loadConfig } from '../lib/config';
-import { IMAGE_PROCESS_ENV } from '../lib/process-env';
+import { createClients, closeClients, type Clients } from '../lib/core/clients';
+import { loadConfig } from '../lib/core/config';
+import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
 import { getTasks, outcomeTotals, type TaskRecord } from '../lib/tasks/store';
 import { startStack, type RunningStack } from '../tests/helpers/stack';
 import { stackEnv, startWorker, submit, type WorkerProcess } from '../tests/helpers/workers';

@@ -2,7 +2,7 @@ import { compareStrategies, runBatch, stress as runStress } from '../lib/batch/s
 import { parseBatchRequest } from '../lib/batch/request';
 import { STRATEGIES } from '../lib/batch/strategies';
 import { describeFilters } from '../lib/filters/registry';
-import { httpHandler, json, jsonBody } from '../lib/http';
+import { httpHandler, json, jsonBody } from '../lib/core/http';
 
 export const sequential = httpHandler(async (req, deps) => json(200, await runBatch(deps, parseBatchRequest(jsonBody(req), deps.config), 'sequential')));
 export const threading = httpHandler(async (req, deps) => json(200, await runBatch(deps, parseBatchRequest(jsonBody(req), deps.config), 'threading')));

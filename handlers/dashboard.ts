@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { dashboardSnapshot } from '../lib/dashboard';
-import { DependencyUnavailableError, NotFoundError } from '../lib/errors';
-import { httpHandler, json } from '../lib/http';
+import { dashboardSnapshot } from '../lib/observability/dashboard';
+import { DependencyUnavailableError, NotFoundError } from '../lib/core/errors';
+import { httpHandler, json } from '../lib/core/http';
 
 // The only files this serves: a fixed map, never a path taken from the request.
 const DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');

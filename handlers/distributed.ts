@@ -1,5 +1,5 @@
-import { httpHandler, json, jsonBody } from '../lib/http';
-import { withIdempotency } from '../lib/idempotency';
+import { httpHandler, json, jsonBody } from '../lib/core/http';
+import { withIdempotency } from '../lib/tasks/idempotency';
 import { submitDistributed } from '../lib/tasks/submit';
 import { listDeadLetters, redriveDeadLetters } from '../lib/tasks/dead-letters';
 import { taskStatus, workersStatus } from '../lib/tasks/status';

@@ -1,5 +1,5 @@
-import { checkHealth } from '../lib/health';
-import { httpHandler, json } from '../lib/http';
+import { checkHealth } from '../lib/observability/health';
+import { httpHandler, json } from '../lib/core/http';
 
 export const handler = httpHandler(async (_req, deps) => {
   const { healthy, body } = await checkHealth(deps);

@@ -1,6 +1,6 @@
-import { httpHandler, json } from '../lib/http';
-import { imageInfo, listImages } from '../lib/images';
-import { imageQuery, serveImage, slowDelayS } from '../lib/image-endpoints';
+import { httpHandler, json } from '../lib/core/http';
+import { imageInfo, listImages } from '../lib/images/source';
+import { imageQuery, serveImage, slowDelayS } from '../lib/images/serve';
 
 /** GET /api/image/info/?name= — metadata without transferring the image. */
 export const info = httpHandler(async (req, deps) => {

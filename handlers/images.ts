@@ -1,6 +1,6 @@
-import { httpHandler, json, jsonBody } from '../lib/http';
-import { listImages } from '../lib/images';
-import { completeUpload, startUpload, uploadDirect } from '../lib/uploads';
+import { httpHandler, json, jsonBody } from '../lib/core/http';
+import { listImages } from '../lib/images/source';
+import { completeUpload, startUpload, uploadDirect } from '../lib/images/uploads';
 
 /** GET /api/images/ */
 export const list = httpHandler(async (_req, deps) => json(200, { images: await listImages(deps) }));

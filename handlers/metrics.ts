@@ -1,5 +1,5 @@
-import { httpHandler } from '../lib/http';
-import { renderMetrics } from '../lib/metrics';
+import { httpHandler } from '../lib/core/http';
+import { renderMetrics } from '../lib/observability/metrics';
 
 export const handler = httpHandler(async (_req, deps) => {
   const { contentType, body } = await renderMetrics(deps);

@@ -1,5 +1,5 @@
-import { NotFoundError } from '../lib/errors';
-import { httpHandler } from '../lib/http';
+import { NotFoundError } from '../lib/core/errors';
+import { httpHandler } from '../lib/core/http';
 
 /** Catch-all route: unknown paths get the API's JSON error shape, not the gateway's. */
 export const handler = httpHandler(async (req) => {

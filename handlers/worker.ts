@@ -1,5 +1,5 @@
-import { clients } from '../lib/clients';
-import { config } from '../lib/config';
+import { clients } from '../lib/core/clients';
+import { config } from '../lib/core/config';
 import { resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 import { createWorkerHandler } from '../lib/worker/handler';
 

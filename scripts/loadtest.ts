@@ -6,6 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
+import { round } from '../lib/core/numbers';
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +38,7 @@ async function run(path: string, connections: number, seconds = duration): Promi
   return {
     endpoint: path,
     connections,
-    reqPerS: Math.round(r.requests.average * 10) / 10,
+    reqPerS: round(r.requests.average),
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors + r.timeouts,

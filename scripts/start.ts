@@ -9,11 +9,11 @@
  */
 import path from 'node:path';
 import Redis from 'ioredis';
-import { closeClients, createClients } from '../lib/clients';
-import { ConfigError, loadConfig, type Config } from '../lib/config';
-import { IMAGE_PROCESS_ENV } from '../lib/process-env';
-import { recoverAfterEmulatorLoss } from '../lib/recovery';
-import { provision } from '../lib/resources';
+import { closeClients, createClients } from '../lib/core/clients';
+import { ConfigError, loadConfig, type Config } from '../lib/core/config';
+import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
+import { recoverAfterEmulatorLoss } from '../lib/tasks/recovery';
+import { provision } from './local/resources';
 import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startService, stopService, waitFor, type Service } from './local/processes';
 
@@ -97,7 +97,7 @@ async function ensureEmulator(cfg: Config): Promise<{ endpoint: string; descript
 
 /**
  * The embedded emulator keeps everything in memory: if it dies, start it again, recreate
- * queues, bucket and samples, and re-send from Redis what it forgot (lib/recovery.ts).
+ * queues, bucket and samples, and re-send from Redis what it forgot (lib/tasks/recovery.ts).
  */
 async function superviseEmulator(cfg: Config, stackCfg: Config, first: Service, host: string) {
   let svc = first;

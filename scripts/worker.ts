@@ -11,13 +11,13 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 const id = process.argv[2] ?? process.env.WORKER_ID;
 if (id) process.env.WORKER_ID = id;
 
-import { clients, closeClients } from '../lib/clients';
-import { config, ConfigError } from '../lib/config';
-import { AppError } from '../lib/errors';
-import { ROUTES, routeQueueName, routeQueueUrl, routesServedBy } from '../lib/dispatch';
+import { clients, closeClients } from '../lib/core/clients';
+import { config, ConfigError } from '../lib/core/config';
+import { AppError } from '../lib/core/errors';
+import { ROUTES, routeQueueName, routeQueueUrl, routesServedBy } from '../lib/tasks/dispatch';
 import { loadOpenCv } from '../lib/filters/opencv';
 import { FILTERS } from '../lib/filters/registry';
-import { taskQueueUrl } from '../lib/queues';
+import { taskQueueUrl } from '../lib/tasks/queues';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 

@@ -4,7 +4,7 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import os from 'node:os';
-import { round } from '../histogram';
+import { round } from '../core/numbers';
 
 const mb = (b: number) => round(b / 2 ** 20);
 

@@ -1,9 +1,9 @@
 /** Validation of POST /api/process-batch/* bodies (the seed's bodies work verbatim). */
-import type { Config } from '../config';
-import { ValidationError } from '../errors';
+import type { Config } from '../core/config';
+import { ValidationError } from '../core/errors';
 import { parseFilterSteps, type FilterStep } from '../filters/request';
-import { validateImageName } from '../images';
-import { optionalNumberInRange, rejectUnknownFields } from '../validate';
+import { validateImageName } from '../images/source';
+import { optionalNumberInRange, rejectUnknownFields } from '../core/validate';
 import { STRATEGIES, type Strategy } from './strategies';
 
 export const MAX_COPIES = 16;

@@ -5,14 +5,14 @@
  */
 import { threadId } from 'node:worker_threads';
 import sharp, { type Sharp } from 'sharp';
-import { ImageRejectedError } from '../errors';
-import { round } from '../histogram';
+import { ImageRejectedError } from '../core/errors';
+import { round } from '../core/numbers';
 import { FILTERS, rawInput, runOpenCv, toRaw, type RawImage } from './registry';
 import type { FilterStep } from './request';
 
 // One libvips thread per image. Workers and pool threads already run one image per core, so
 // more threads per image only contend. sharp picks one itself on glibc, but switches to one
-// per core when MALLOC_ARENA_MAX is set, which IMAGE_PROCESS_ENV (lib/process-env.ts) does.
+// per core when MALLOC_ARENA_MAX is set, which IMAGE_PROCESS_ENV (lib/core/process-env.ts) does.
 sharp.concurrency(1);
 
 export interface ProcessLimits {

@@ -4,7 +4,7 @@
  * the filter, the parameter and the allowed range.
  */
 import sharp, { type FitEnum, type Sharp } from 'sharp';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../core/errors';
 import { loadOpenCv, opencvErrorMessage, type OpenCv } from './opencv';
 
 export interface RawImage {

@@ -1,6 +1,6 @@
 /** Turns a request's `filters` and `filter_params` into validated steps with defaults filled in. */
-import { ValidationError } from '../errors';
-import { numberInRange } from '../validate';
+import { ValidationError } from '../core/errors';
+import { numberInRange } from '../core/validate';
 import { FILTER_NAMES, FILTERS, type FilterParams } from './registry';
 
 export interface FilterStep {

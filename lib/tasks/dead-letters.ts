@@ -4,10 +4,10 @@
  * anyone look at messages; it raises their receive counts, which a DLQ does not act on.
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import type { Clients } from '../clients';
-import { dependency } from '../dependencies';
-import { deadLetterQueueUrl } from '../queues';
-import { optionalNumberInRange } from '../validate';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
+import { deadLetterQueueUrl } from './queues';
+import { optionalNumberInRange } from '../core/validate';
 import { getTask, requeueTask, type TaskMessage } from './store';
 import { sendTaskAgain } from './submit';
 

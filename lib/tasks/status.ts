@@ -1,10 +1,10 @@
 /** GET /api/task/{id}/status/ and GET /api/workers/status/. */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { Clients } from '../clients';
-import { NotFoundError, ValidationError } from '../errors';
-import { ROUTES, routeQueueName, routeQueueUrl } from '../dispatch';
-import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from '../queues';
+import type { Clients } from '../core/clients';
+import { NotFoundError, ValidationError } from '../core/errors';
+import { ROUTES, routeQueueName, routeQueueUrl } from './dispatch';
+import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from './queues';
 import { listWorkers, type WorkerView } from '../worker/registry';
 import { finishAttempt, getTask, outcomeTotals, type TaskRecord } from './store';
 

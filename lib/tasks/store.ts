@@ -3,8 +3,8 @@
  * by every API and worker process. State changes that race (two deliveries of one
  * message) go through Lua scripts so a finished task is never claimed again.
  */
-import type { Clients } from '../clients';
-import { dependency } from '../dependencies';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
 import type { FilterStep } from '../filters/request';
 
 export type TaskStatus = 'pending' | 'processing' | 'completed' | 'failed';

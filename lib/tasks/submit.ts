@@ -6,14 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { Clients } from '../clients';
-import { dependency } from '../dependencies';
-import { ValidationError } from '../errors';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
+import { ValidationError } from '../core/errors';
 import { parseFilterSteps } from '../filters/request';
-import { rejectUnknownFields } from '../validate';
-import { DEFAULT_IMAGE, headImage, validateImageName } from '../images';
-import { routeFor, routeQueueUrl } from '../dispatch';
-import { taskQueueUrl } from '../queues';
+import { rejectUnknownFields } from '../core/validate';
+import { DEFAULT_IMAGE, headImage, validateImageName } from '../images/source';
+import { routeFor, routeQueueUrl } from './dispatch';
+import { taskQueueUrl } from './queues';
 import { createTasks, deleteTasks, type TaskMessage } from './store';
 
 export const MAX_TASKS_PER_SUBMISSION = 10;

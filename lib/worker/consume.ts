@@ -7,16 +7,16 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import type { Clients } from '../clients';
-import { dependency } from '../dependencies';
-import { AppError } from '../errors';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
+import { AppError } from '../core/errors';
 import { processImage } from '../filters/pipeline';
-import { round } from '../histogram';
-import { readImage } from '../images';
-import { lookupQueueUrl } from '../queues';
-import { errorFields, log } from '../log';
+import { round } from '../core/numbers';
+import { readImage } from '../images/source';
+import { lookupQueueUrl } from '../tasks/queues';
+import { errorFields, log } from '../core/log';
 import { claimTask, finishAttempt, type TaskMessage } from '../tasks/store';
-import { recordFilterTimes } from '../metrics-store';
+import { recordFilterTimes } from '../observability/metrics-store';
 import { countOutcome, setBusy, type WorkerIdentity } from './registry';
 
 export type Disposition = 'done' | 'retry';

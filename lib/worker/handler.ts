@@ -4,8 +4,8 @@
  * records are reported in batchItemFailures so only they are redelivered.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Clients } from '../clients';
-import { errorFields, log } from '../log';
+import type { Clients } from '../core/clients';
+import { errorFields, log } from '../core/log';
 import { consume } from './consume';
 import { heartbeat, registerWorker, type WorkerIdentity } from './registry';
 

@@ -5,10 +5,10 @@
  * without a beat) is offline.
  */
 import os from 'node:os';
-import type { Clients } from '../clients';
-import { dependency } from '../dependencies';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
 import { FILTER_NAMES } from '../filters/registry';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../core/errors';
 
 /** The seed's three workers. */
 export const BUILT_IN_CAPABILITIES: Record<string, readonly string[]> = {

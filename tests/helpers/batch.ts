@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
-import type { Clients } from '../../lib/clients';
+import type { Clients } from '../../lib/core/clients';
 import { getJson } from './shared-stack';
 
 export function postJson(url: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) {

@@ -1,6 +1,6 @@
 /** The stack globalSetup started, and clients pointed at its emulator, bucket and Redis prefix. */
-import { createClients, type Clients } from '../../lib/clients';
-import { loadConfig } from '../../lib/config';
+import { createClients, type Clients } from '../../lib/core/clients';
+import { loadConfig } from '../../lib/core/config';
 import type { StackInfo } from './stack';
 
 export function sharedStack(): StackInfo {

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { IMAGE_PROCESS_ENV } from '../../lib/process-env';
+import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
 import { waitFor } from '../../scripts/local/processes';
 import { getJson } from './shared-stack';
 import { ARTIFACTS, ROOT, startStack, type RunningStack, type StackInfo } from './stack';

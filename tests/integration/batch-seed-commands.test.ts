@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { closeClients } from '../../lib/clients';
+import { closeClients } from '../../lib/core/clients';
 import { fetchResult, postJson } from '../helpers/batch';
 import { sharedStack, stackClients } from '../helpers/shared-stack';
 

@@ -1,8 +1,8 @@
 // Submission, status and queue depth on the shared stack, which runs no workers.
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { closeClients } from '../../lib/clients';
-import { taskQueueUrl } from '../../lib/queues';
+import { closeClients } from '../../lib/core/clients';
+import { taskQueueUrl } from '../../lib/tasks/queues';
 import { postJson } from '../helpers/batch';
 import { getJson, sharedStack, stackClients } from '../helpers/shared-stack';
 

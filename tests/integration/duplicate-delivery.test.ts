@@ -1,8 +1,8 @@
 // SQS is at-least-once: a second delivery of a finished task must not process it again.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { HeadObjectCommand as HeadS3 } from '@aws-sdk/client-s3';
-import { closeClients } from '../../lib/clients';
-import { taskQueueUrl } from '../../lib/queues';
+import { closeClients } from '../../lib/core/clients';
+import { taskQueueUrl } from '../../lib/tasks/queues';
 import { stackClients } from '../helpers/shared-stack';
 import { scenarioStack, submit, taskStatus, terminal, waitForTask, workersStatus } from '../helpers/workers';
 import { waitFor } from '../../scripts/local/processes';

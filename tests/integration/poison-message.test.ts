@@ -2,8 +2,8 @@
 // deliveries, and its task reads failed / worker_failure.
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { closeClients } from '../../lib/clients';
-import { deadLetterQueueUrl, taskQueueUrl } from '../../lib/queues';
+import { closeClients } from '../../lib/core/clients';
+import { deadLetterQueueUrl, taskQueueUrl } from '../../lib/tasks/queues';
 import { createTasks } from '../../lib/tasks/store';
 import { parseFilterSteps } from '../../lib/filters/request';
 import { stackClients } from '../helpers/shared-stack';

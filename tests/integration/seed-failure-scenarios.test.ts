@@ -1,7 +1,7 @@
 // The seed's "Testing Job Failure vs Worker Failure", as written.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
-import { closeClients } from '../../lib/clients';
+import { closeClients } from '../../lib/core/clients';
 import { fetchResult } from '../helpers/batch';
 import { stackClients } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';

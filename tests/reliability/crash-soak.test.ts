@@ -2,7 +2,7 @@
 // end every task is terminal, each completed task has exactly one decodable result in S3,
 // and nothing was counted twice. SOAK_TASKS sets N (CI default 60; the documented run 200).
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { closeClients } from '../../lib/clients';
+import { closeClients } from '../../lib/core/clients';
 import { fetchResult } from '../helpers/batch';
 import { stackClients } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';

@@ -2,7 +2,7 @@
 // down, `npm start` restarts it and re-sends from Redis what it forgot, workers reconnect,
 // and every task — submitted before the outage, or completed before it and whose result
 // vanished with it — ends completed with its result in S3.
-import { closeClients } from '../../lib/clients';
+import { closeClients } from '../../lib/core/clients';
 import { waitFor } from '../../scripts/local/processes';
 import { fetchResult, postJson } from '../helpers/batch';
 import { getJson, stackClients } from '../helpers/shared-stack';

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { IMAGE_PROCESS_ENV } from '../../lib/process-env';
+import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
 import { buildDashboard } from '../../scripts/build-dashboard';
 
 const ROOT = path.resolve(__dirname, '..', '..');

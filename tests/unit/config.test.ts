@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../lib/config';
+import { ConfigError, loadConfig } from '../../lib/core/config';
 
 test('defaults make a working local configuration', () => {
   const c = loadConfig({});

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../lib/errors';
+import { ValidationError } from '../../lib/core/errors';
 import { parseFilterSteps } from '../../lib/filters/request';
 
 function errorOf(fn: () => unknown): ValidationError {

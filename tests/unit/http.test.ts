@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { DependencyUnavailableError, NotFoundError, ValidationError } from '../../lib/errors';
-import { errorResponse, jsonBody, parseEvent } from '../../lib/http';
+import { DependencyUnavailableError, NotFoundError, ValidationError } from '../../lib/core/errors';
+import { errorResponse, jsonBody, parseEvent } from '../../lib/core/http';
 
 const event = (over: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 =>
   ({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { ImageRejectedError } from '../../lib/errors';
+import { ImageRejectedError } from '../../lib/core/errors';
 import { decode, DEFAULT_LIMITS } from '../../lib/filters/pipeline';
 
 const SAMPLE = readFileSync(path.join(__dirname, '..', '..', 'static', 'sample_4k.jpg'));

@@ -1,8 +1,8 @@
 // glibc reads its malloc settings once, at process start, so they are copied into each place
-// that starts an image process. These copies must not drift from lib/process-env.ts.
+// that starts an image process. These copies must not drift from lib/core/process-env.ts.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { IMAGE_PROCESS_ENV } from '../../lib/process-env';
+import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');

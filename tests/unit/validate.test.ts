@@ -1,6 +1,6 @@
-import { ValidationError } from '../../lib/errors';
-import { numberInRange, optionalNumberInRange } from '../../lib/validate';
-import { validateImageName } from '../../lib/images';
+import { ValidationError } from '../../lib/core/errors';
+import { numberInRange, optionalNumberInRange } from '../../lib/core/validate';
+import { validateImageName } from '../../lib/images/source';
 
 test.each([
   ['3.0', 3],

@@ -1,6 +1,6 @@
 #!/bin/bash
 # LocalStack init hook (runs inside the container once LocalStack is ready): the same
-# resources `npm start` creates with lib/resources.ts and serverless.yml creates on AWS.
+# resources `npm start` creates with scripts/local/resources.ts and serverless.yml creates on AWS.
 set -euo pipefail
 
 REGION="${AWS_DEFAULT_REGION:-us-east-1}"

@@ -4,8 +4,8 @@
  * string, so only ever use the URL the service returned.
  */
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import type { Clients } from './clients';
-import { dependency } from './dependencies';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
 
 const cache = new Map<string, Promise<string>>();
 

@@ -6,9 +6,9 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp from 'sharp';
-import type { Clients } from './clients';
-import { dependency } from './dependencies';
-import { NotFoundError, ValidationError } from './errors';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
+import { NotFoundError, ValidationError } from '../core/errors';
 
 export const SOURCE_PREFIX = 'source/';
 export const DEFAULT_IMAGE = 'sample_4k.jpg';

@@ -1,5 +1,5 @@
 /**
- * Typed errors. Domain code throws these; lib/http.ts maps them to statuses in one place.
+ * Typed errors. Domain code throws these; lib/core/http.ts maps them to statuses in one place.
  * `retryable` tells queue consumers whether another delivery could succeed.
  */
 export abstract class AppError extends Error {

@@ -5,10 +5,10 @@
  * completed task whose result object is gone. Deliveries stay safe to repeat: a task that
  * finishes meanwhile is claimed once, and results have one fixed key.
  */
-import type { Clients } from './clients';
-import { objectExists } from './images';
-import { allTaskIds, getTasks, messageOf, requeueTask } from './tasks/store';
-import { sendTaskAgain } from './tasks/submit';
+import type { Clients } from '../core/clients';
+import { objectExists } from '../images/source';
+import { allTaskIds, getTasks, messageOf, requeueTask } from './store';
+import { sendTaskAgain } from './submit';
 
 export async function recoverAfterEmulatorLoss(deps: Clients): Promise<{ resent: number; recomputed: number }> {
   const ids = await allTaskIds(deps);

@@ -5,9 +5,9 @@
  * retry while the first is still running is a 409. Keys live IDEMPOTENCY_TTL_S in Redis.
  */
 import { createHash } from 'node:crypto';
-import type { Clients } from './clients';
-import { dependency } from './dependencies';
-import { ConflictError, UnprocessableError, ValidationError } from './errors';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
+import { ConflictError, UnprocessableError, ValidationError } from '../core/errors';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const IN_PROGRESS_TTL_S = 60;

@@ -9,11 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp, { type Metadata } from 'sharp';
-import type { Clients } from './clients';
-import { dependency } from './dependencies';
-import { ConflictError, ImageRejectedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors';
-import type { Request } from './http';
-import { contentTypeFor, isMissing, objectExists, SOURCE_PREFIX, validateImageName } from './images';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
+import { ConflictError, ImageRejectedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
+import type { Request } from '../core/http';
+import { contentTypeFor, isMissing, objectExists, SOURCE_PREFIX, validateImageName } from './source';
 
 export const MAX_DIRECT_UPLOAD_BYTES = 10 * 1024 * 1024;
 const STAGING_PREFIX = 'uploads/';

@@ -6,9 +6,10 @@
  */
 import os from 'node:os';
 import { threadId } from 'node:worker_threads';
-import type { Clients } from './clients';
-import { dependency } from './dependencies';
-import { bucketIndex, percentile, round } from './histogram';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
+import { bucketIndex, percentile } from './histogram';
+import { round } from '../core/numbers';
 
 const INSTANCE_TTL_S = 60;
 const startedAt = Date.now();

@@ -1,6 +1,6 @@
 /** Histogram samples that several worker processes add to one place (Redis), read by /api/metrics. */
-import type { Clients } from './clients';
-import { dependency } from './dependencies';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
 import { bucketIndex } from './histogram';
 
 export const filterTimesKey = (deps: Clients, filter: string) => deps.key('metrics', 'filter_ms', filter);

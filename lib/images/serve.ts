@@ -1,8 +1,8 @@
 /** Request parsing and responses shared by the Day-1 image endpoints. */
-import type { Clients } from './clients';
-import { binary, json, type Request, type Response } from './http';
-import { DEFAULT_IMAGE, headImage, presignImage, readImage, validateImageName } from './images';
-import { optionalNumberInRange } from './validate';
+import type { Clients } from '../core/clients';
+import { binary, json, type Request, type Response } from '../core/http';
+import { DEFAULT_IMAGE, headImage, presignImage, readImage, validateImageName } from './source';
+import { optionalNumberInRange } from '../core/validate';
 
 /** API Gateway caps a Lambda response at 6 MB (base64 included); bigger images get a redirect to S3. */
 export const MAX_INLINE_BYTES = 4 * 1024 * 1024;

@@ -8,11 +8,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { Clients } from './clients';
-import { ROUTES, routeQueueName } from './dispatch';
-import { contentTypeFor, IMAGE_FILE, SOURCE_PREFIX } from './images';
+import type { Clients } from '../../lib/core/clients';
+import { ROUTES, routeQueueName } from '../../lib/tasks/dispatch';
+import { contentTypeFor, IMAGE_FILE, SOURCE_PREFIX } from '../../lib/images/source';
 
-export const STATIC_DIR = path.resolve(__dirname, '..', 'static');
+export const STATIC_DIR = path.resolve(__dirname, '..', '..', 'static');
 
 export interface ProvisionedResources {
   queueUrl: string;

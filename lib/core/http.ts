@@ -9,7 +9,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { clients, type Clients } from './clients';
 import { AppError, InternalError, ValidationError } from './errors';
 import { errorFields, log } from './log';
-import { recordRequestEnd, recordRequestStart } from './stats';
+import { round } from './numbers';
+import { recordRequestEnd, recordRequestStart } from '../observability/stats';
 
 export interface Request {
   method: string;
@@ -121,7 +122,7 @@ export function httpHandler(endpoint: Endpoint, getDeps: () => Clients = clients
     const ms = performance.now() - started;
     res.headers = { ...res.headers, 'x-request-id': req.requestId, 'x-response-time-ms': ms.toFixed(1) };
     await recordRequestEnd(deps, req.route, res.statusCode, ms);
-    log.info('request', { method: req.method, path: req.path, route: req.route, status: res.statusCode, ms: Math.round(ms * 10) / 10, request_id: req.requestId });
+    log.info('request', { method: req.method, path: req.path, route: req.route, status: res.statusCode, ms: round(ms), request_id: req.requestId });
     return res;
   };
 }

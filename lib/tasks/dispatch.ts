@@ -4,8 +4,8 @@
  * filters, and each worker consuming every class queue it fully covers. No task ever
  * reaches a worker that cannot run it; a task whose class has no live worker waits.
  */
-import type { Clients } from './clients';
-import { FILTER_NAMES } from './filters/registry';
+import type { Clients } from '../core/clients';
+import { FILTER_NAMES } from '../filters/registry';
 import { lookupQueueUrl } from './queues';
 
 export interface Route {

@@ -3,10 +3,10 @@
  * queue depth, outcome totals, recent tasks, processing-time percentiles and per-filter
  * means, and completed/failed counts per 15 s over the last 10 minutes.
  */
-import type { Clients } from './clients';
-import { percentileOf } from './histogram';
-import { getTasks, recentTaskIds, type TaskRecord } from './tasks/store';
-import { workersStatus } from './tasks/status';
+import type { Clients } from '../core/clients';
+import { percentileOf } from '../core/numbers';
+import { getTasks, recentTaskIds, type TaskRecord } from '../tasks/store';
+import { workersStatus } from '../tasks/status';
 
 export const RECENT_TASKS = 200;
 const TIMELINE_BUCKET_S = 15;

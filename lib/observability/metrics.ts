@@ -5,15 +5,15 @@
  * Histograms come from the log-spaced buckets in Redis, folded into standard `le` bounds.
  */
 import { Registry } from 'prom-client';
-import type { Clients } from './clients';
-import { dependency } from './dependencies';
+import type { Clients } from '../core/clients';
+import { dependency } from '../core/dependencies';
 import { bucketUpperBound } from './histogram';
 import { filterNamesKey, filterTimesKey } from './metrics-store';
-import { ROUTES, routeQueueUrl } from './dispatch';
-import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from './queues';
-import { outcomeTotals } from './tasks/store';
-import { listWorkers } from './worker/registry';
-import { FILTER_NAMES } from './filters/registry';
+import { ROUTES, routeQueueUrl } from '../tasks/dispatch';
+import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from '../tasks/queues';
+import { outcomeTotals } from '../tasks/store';
+import { listWorkers } from '../worker/registry';
+import { FILTER_NAMES } from '../filters/registry';
 
 type Labels = Record<string, string>;
 interface Sample {

@@ -5,11 +5,11 @@
  */
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { Clients } from './clients';
-import { withTimeout } from './dependencies';
-import { DependencyUnavailableError } from './errors';
-import { round } from './histogram';
-import { taskQueueUrl } from './queues';
+import type { Clients } from '../core/clients';
+import { withTimeout } from '../core/dependencies';
+import { DependencyUnavailableError } from '../core/errors';
+import { round } from '../core/numbers';
+import { taskQueueUrl } from '../tasks/queues';
 
 export interface CheckResult {
   ok: boolean;

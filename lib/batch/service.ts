@@ -13,12 +13,12 @@ import { percentileOf, round } from '../core/numbers';
 import { FILTERS } from '../filters/registry';
 import type { ProcessedImage, ProcessLimits } from '../filters/pipeline';
 import { filterPool, markPoolRun, poolInfo, poolSize } from '../filters/pool';
+import { batchResultKey } from '../images/keys';
 import { headImage, listImages, readImage } from '../images/source';
 import { startMonitor, type ResourceReport } from './monitor';
 import type { BatchRequest } from './request';
 import { execute, mapWithLimit, type Job, type Strategy } from './strategies';
 
-export const PROCESSED_PREFIX = 'processed/';
 const UPLOAD_CONCURRENCY = 4;
 
 export function newRunId(): string {
@@ -53,17 +53,12 @@ export async function loadJobs(deps: Clients, req: BatchRequest): Promise<{ jobs
   return { jobs, fetch_ms: round(performance.now() - t0) };
 }
 
-function outputKey(runId: string, strategy: string, job: Job): string {
-  const base = job.image.replace(/\.[^.]+$/, '');
-  return `${PROCESSED_PREFIX}${runId}/${strategy}/${String(job.index).padStart(3, '0')}-${base}.jpg`;
-}
-
 async function store(deps: Clients, runId: string, strategy: string, jobs: Job[], outputs: ProcessedImage[]) {
   const t0 = performance.now();
   const bucket = deps.config.aws.bucket;
   const stored = await mapWithLimit(jobs, UPLOAD_CONCURRENCY, async (job) => {
     const out = outputs[job.index];
-    const key = outputKey(runId, strategy, job);
+    const key = batchResultKey(runId, strategy, job.index, job.image);
     await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: out.output, ContentType: 'image/jpeg' })));
     const url = await getSignedUrl(deps.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: deps.config.aws.presignTtlS });
     return {

@@ -5,7 +5,7 @@
  */
 import type { Clients } from '../core/clients';
 import { percentileOf } from '../core/numbers';
-import { getTasks, recentTaskIds, type TaskRecord } from '../tasks/store';
+import { getTasks, pickFields, recentTaskIds, TASK_SUMMARY_FIELDS, type TaskRecord } from '../tasks/store';
 import { workersStatus } from '../tasks/status';
 
 export const RECENT_TASKS = 200;
@@ -47,20 +47,6 @@ export async function dashboardSnapshot(deps: Clients) {
     time: Date.now() / 1000,
     ...status,
     ...summariseTasks(tasks),
-    recent_tasks: tasks.slice(0, 50).map((t) => ({
-      task_id: t.task_id,
-      status: t.status,
-      image: t.image,
-      filters: t.filters,
-      worker_id: t.worker_id,
-      attempts: t.attempts,
-      queued_at: t.queued_at,
-      finished_at: t.finished_at,
-      queue_wait_ms: t.queue_wait_ms,
-      processing_ms: t.processing_ms,
-      failure_type: t.failure_type,
-      failure_reason: t.failure_reason,
-      error: t.error,
-    })),
+    recent_tasks: tasks.slice(0, 50).map((t) => pickFields(t, TASK_SUMMARY_FIELDS)),
   };
 }

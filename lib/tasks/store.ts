@@ -57,8 +57,36 @@ export interface TaskRecord {
   route: string | null;
 }
 
-const JSON_FIELDS = ['filters', 'filter_params', 'attempt_history', 'filter_ms', 'timings'] as const;
-const NUMBER_FIELDS = ['attempts', 'queue_wait_ms', 'processing_ms', 'width', 'height', 'bytes'] as const;
+/**
+ * Every stored task field and how the Redis hash encodes it: the one list of task fields.
+ * `satisfies` makes adding a field to TaskRecord without listing it here a type error.
+ */
+const FIELD_KINDS = {
+  task_id: 'text', batch_id: 'text', status: 'text', image: 'text', filters: 'json', filter_params: 'json', queued_at: 'text',
+  started_at: 'text', finished_at: 'text', attempts: 'number', worker_id: 'text', attempt_history: 'json', queue_wait_ms: 'number',
+  processing_ms: 'number', filter_ms: 'json', timings: 'json', result_key: 'text', width: 'number', height: 'number', bytes: 'number',
+  error: 'text', failure_type: 'text', failure_reason: 'text', explanation: 'text', last_error: 'text', route: 'text',
+} as const satisfies Record<keyof TaskRecord, 'text' | 'number' | 'json'>;
+
+export type TaskField = keyof TaskRecord;
+const TASK_FIELDS = Object.keys(FIELD_KINDS) as TaskField[];
+const kindOf = (k: string) => (FIELD_KINDS as Record<string, 'text' | 'number' | 'json' | undefined>)[k];
+
+/** The task fields in `fields`, typed: every view of a task (status, dashboard) is one of these. */
+export function pickFields<K extends TaskField>(task: TaskRecord, fields: readonly K[]): Pick<TaskRecord, K> {
+  return Object.fromEntries(fields.map((f) => [f, task[f]])) as Pick<TaskRecord, K>;
+}
+
+/** The task fields not in `fields`. */
+export function omitFields<K extends TaskField>(task: TaskRecord, fields: readonly K[]): Omit<TaskRecord, K> {
+  return pickFields(task, TASK_FIELDS.filter((f) => !(fields as readonly TaskField[]).includes(f)) as Exclude<TaskField, K>[]);
+}
+
+/** What a list of tasks shows per task (the dashboard's recent tasks). */
+export const TASK_SUMMARY_FIELDS = [
+  'task_id', 'status', 'image', 'filters', 'worker_id', 'attempts', 'queued_at', 'finished_at', 'queue_wait_ms', 'processing_ms',
+  'failure_type', 'failure_reason', 'error',
+] as const satisfies readonly TaskField[];
 
 export const taskKey = (deps: Clients, id: string) => deps.key('task', id);
 const indexKey = (deps: Clients) => deps.key('tasks');
@@ -72,24 +100,17 @@ function encode(fields: Partial<TaskRecord>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
-    out[k] = v === null ? '' : (JSON_FIELDS as readonly string[]).includes(k) ? JSON.stringify(v) : String(v);
+    out[k] = v === null ? '' : kindOf(k) === 'json' ? JSON.stringify(v) : String(v);
   }
   return out;
 }
 
-const ALL_FIELDS = [
-  'task_id', 'batch_id', 'status', 'image', 'filters', 'filter_params', 'queued_at', 'started_at', 'finished_at', 'attempts', 'worker_id',
-  'attempt_history', 'queue_wait_ms', 'processing_ms', 'filter_ms', 'timings', 'result_key', 'width', 'height', 'bytes', 'error', 'failure_type',
-  'failure_reason', 'explanation', 'last_error', 'route',
-] as const satisfies readonly (keyof TaskRecord)[];
-
 function decode(hash: Record<string, string>): TaskRecord {
   // Fields never written read as null, so every status response has the same shape.
-  const rec: Record<string, unknown> = Object.fromEntries(ALL_FIELDS.map((f) => [f, null]));
+  const rec: Record<string, unknown> = Object.fromEntries(TASK_FIELDS.map((f) => [f, null]));
   for (const [k, v] of Object.entries(hash)) {
-    if ((JSON_FIELDS as readonly string[]).includes(k)) rec[k] = v === '' ? null : JSON.parse(v);
-    else if ((NUMBER_FIELDS as readonly string[]).includes(k)) rec[k] = v === '' ? null : Number(v);
-    else rec[k] = v === '' ? null : v;
+    const kind = kindOf(k);
+    rec[k] = v === '' ? null : kind === 'json' ? JSON.parse(v) : kind === 'number' ? Number(v) : v;
   }
   rec.attempts ??= 0;
   rec.attempt_history ??= [];
@@ -145,7 +166,8 @@ export async function recentTaskIds(deps: Clients, limit: number): Promise<strin
 }
 
 // Claims a delivery: refuses tasks already finished, else records the attempt.
-// KEYS[1] task hash; ARGV: worker id, started_at ISO, attempt record JSON builder inputs.
+// KEYS[1] task hash; ARGV[1] worker id, ARGV[2] started_at (ISO time).
+// Returns {state, attempts}: state 'claimed', or the finished status, or 'missing'.
 const CLAIM = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', 0} end

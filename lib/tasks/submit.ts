@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { ValidationError } from '../core/errors';
+import { DependencyUnavailableError, ValidationError } from '../core/errors';
 import { parseFilterSteps } from '../filters/request';
 import { rejectUnknownFields } from '../core/validate';
 import { DEFAULT_IMAGE, headImage, validateImageName } from '../images/source';
@@ -67,7 +67,8 @@ export async function submitDistributed(deps: Clients, body: Record<string, unkn
         }),
       ),
     );
-    if (res.Failed?.length) throw new Error(`SQS refused ${res.Failed.length} of ${messages.length} messages: ${res.Failed[0].Message ?? res.Failed[0].Code}`);
+    // A partial refusal is SQS failing, not the request: a 503 the client may retry.
+    if (res.Failed?.length) throw new DependencyUnavailableError('sqs', `sqs refused ${res.Failed.length} of ${messages.length} messages: ${res.Failed[0].Code}`);
   } catch (e) {
     // Nothing half-submitted: records without a message would stay pending forever.
     await deleteTasks(deps, messages.map((m) => m.task_id)).catch(() => undefined);

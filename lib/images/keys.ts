@@ -1,0 +1,24 @@
+/**
+ * Where results live in the bucket. Both the batch endpoints and the distributed workers
+ * write under `processed/`, which the bucket's lifecycle rule (serverless.yml) expires
+ * after 7 days, so the prefix has one definition here.
+ */
+export const PROCESSED_PREFIX = 'processed/';
+
+/** The file name without its extension: results are always JPEG. */
+function stem(image: string): string {
+  return image.replace(/\.[^.]+$/, '');
+}
+
+/**
+ * A distributed task's result: one fixed key per task, so a repeated delivery overwrites
+ * the same object instead of leaving a second one.
+ */
+export function taskResultKey(taskId: string, image: string): string {
+  return `${PROCESSED_PREFIX}${taskId}/${stem(image)}.jpg`;
+}
+
+/** One output of a batch run: grouped by run and strategy, ordered by job index. */
+export function batchResultKey(runId: string, strategy: string, index: number, image: string): string {
+  return `${PROCESSED_PREFIX}${runId}/${strategy}/${String(index).padStart(3, '0')}-${stem(image)}.jpg`;
+}

@@ -67,6 +67,15 @@ export class ImageRejectedError extends AppError {
   readonly code = 'image_rejected';
 }
 
+/**
+ * A filter failed on these pixels and parameters (an OpenCV exception). The same input
+ * fails the same way every time, so a queue consumer must not retry it.
+ */
+export class FilterFailedError extends AppError {
+  readonly status = 422;
+  readonly code = 'filter_failed';
+}
+
 /** The request conflicts with one in progress (e.g. the same Idempotency-Key, still running). */
 export class ConflictError extends AppError {
   readonly status = 409;

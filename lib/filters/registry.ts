@@ -4,7 +4,7 @@
  * the filter, the parameter and the allowed range.
  */
 import sharp, { type FitEnum, type Sharp } from 'sharp';
-import { ValidationError } from '../core/errors';
+import { FilterFailedError, ValidationError } from '../core/errors';
 import { loadOpenCv, opencvErrorMessage, type OpenCv } from './opencv';
 
 export interface RawImage {
@@ -86,7 +86,10 @@ export async function runOpenCv(img: RawImage, ops: OpenCvOp[], timed?: (i: numb
     }
     return out ?? img;
   } catch (e) {
-    throw new Error(`OpenCV failed: ${opencvErrorMessage(cv, e)}`);
+    // A thrown number is a cv::Exception: deterministic for these pixels and parameters.
+    // Anything else (the WASM heap failing to grow, a bug) may pass on another try.
+    if (typeof e === 'number') throw new FilterFailedError(`OpenCV failed: ${opencvErrorMessage(cv, e)}`);
+    throw new Error(`OpenCV failed: ${opencvErrorMessage(cv, e)}`, { cause: e });
   } finally {
     for (const m of mats) m.delete();
   }

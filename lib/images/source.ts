@@ -8,7 +8,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp from 'sharp';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { NotFoundError, ValidationError } from '../core/errors';
+import { ImageRejectedError, NotFoundError, ValidationError } from '../core/errors';
 
 export const SOURCE_PREFIX = 'source/';
 export const DEFAULT_IMAGE = 'sample_4k.jpg';
@@ -84,9 +84,17 @@ function notFound(name: string): NotFoundError {
   });
 }
 
-export async function readImage(deps: Clients, name: string): Promise<{ bytes: Buffer; contentType: string; etag?: string }> {
+/**
+ * The image's bytes. With `maxBytes`, an object larger than that is refused from the
+ * response headers, before its body is downloaded.
+ */
+export async function readImage(deps: Clients, name: string, opts: { maxBytes?: number } = {}): Promise<{ bytes: Buffer; contentType: string; etag?: string }> {
   try {
     const res = await dependency('s3', () => deps.s3.send(new GetObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name })));
+    if (opts.maxBytes !== undefined && (res.ContentLength ?? 0) > opts.maxBytes) {
+      (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw new ImageRejectedError(`image ${name} is ${res.ContentLength} bytes; the limit is ${opts.maxBytes}`, { field: 'image' });
+    }
     const bytes = Buffer.from(await res.Body!.transformToByteArray());
     return { bytes, contentType: res.ContentType || contentTypeFor(name), etag: res.ETag };
   } catch (e) {

@@ -8,6 +8,8 @@ import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { deadLetterQueueUrl } from './queues';
 import { optionalNumberInRange } from '../core/validate';
+import { ValidationError } from '../core/errors';
+import { readTaskMessage, validateTaskMessage } from './message';
 import { getTask, requeueTask, type TaskMessage } from './store';
 import { sendTaskAgain } from './submit';
 
@@ -19,7 +21,8 @@ function parse(m: Message): Partial<TaskMessage> {
   }
 }
 
-async function receive(deps: Clients, max: number, visibilityS: number): Promise<Message[]> {
+/** Up to `max` dead letters, each kept from other readers for `visibilityS`. */
+export async function receiveDeadLetters(deps: Clients, max: number, visibilityS: number): Promise<Message[]> {
   const url = await deadLetterQueueUrl(deps);
   const out: Message[] = [];
   const seen = new Set<string>();
@@ -39,7 +42,7 @@ async function receive(deps: Clients, max: number, visibilityS: number): Promise
 
 export async function listDeadLetters(deps: Clients, query: Record<string, string>) {
   const max = optionalNumberInRange(query.max, 'max', 10, 1, 100, { integer: true });
-  const messages = await receive(deps, max, 1);
+  const messages = await receiveDeadLetters(deps, max, 1);
   const items = await Promise.all(
     messages.map(async (m) => {
       const body = parse(m);
@@ -65,18 +68,22 @@ export async function redriveDeadLetters(deps: Clients, body: Record<string, unk
   const max = optionalNumberInRange(body.max, 'max', 10, 1, 100, { integer: true });
   const dlq = await deadLetterQueueUrl(deps);
   // Long enough to finish moving them; a crash midway leaves them to reappear in the DLQ.
-  const messages = await receive(deps, max, 30);
+  const messages = await receiveDeadLetters(deps, max, 30);
   const redriven: string[] = [];
   const skipped: { message_id: string; reason: string }[] = [];
   for (const m of messages) {
-    const msg = parse(m);
-    if (typeof msg.task_id !== 'string' || !Array.isArray(msg.steps)) {
-      skipped.push({ message_id: m.MessageId!, reason: 'unreadable message: left in the dead-letter queue' });
+    let msg: TaskMessage;
+    try {
+      // The same checks a worker makes: a message no worker could run is not sent back to one.
+      msg = validateTaskMessage(readTaskMessage(m.Body ?? ''));
+    } catch (e) {
+      const what = e instanceof ValidationError ? `invalid message (${e.message})` : 'unreadable message';
+      skipped.push({ message_id: m.MessageId!, reason: `${what}: left in the dead-letter queue` });
       continue;
     }
     const previous = await requeueTask(deps, msg.task_id, `redriven from the dead-letter queue at ${new Date().toISOString()}`);
     if (previous !== 'completed' && previous !== 'missing') {
-      await sendTaskAgain(deps, msg as TaskMessage, 'redrive');
+      await sendTaskAgain(deps, msg, 'redrive');
       redriven.push(msg.task_id);
     } else skipped.push({ message_id: m.MessageId!, reason: previous === 'completed' ? 'task already completed: dropped' : 'task record expired: dropped' });
     await dependency('sqs', () => deps.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle! })));

@@ -1,0 +1,66 @@
+/**
+ * The task message on the queue, read back by whoever takes it (a worker, a redrive). A
+ * queue is an input like any other: the body is checked twice — that it is a task message
+ * at all, then that its contents pass the same rules the API applied when it was submitted.
+ */
+import { ValidationError } from '../core/errors';
+import { parseFilterSteps } from '../filters/request';
+import { validateImageName } from '../images/source';
+import type { TaskMessage } from './store';
+
+const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function validateTaskId(raw: string | undefined): string {
+  if (!raw || !TASK_ID.test(raw)) {
+    throw new ValidationError(`task id must be a UUID such as 3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f1a2b; got ${JSON.stringify((raw ?? '').slice(0, 80))}`, { field: 'task_id' });
+  }
+  return raw;
+}
+
+/** A body that is not a task message at all: nothing says which task it was, or what to do. */
+export class UnreadableMessageError extends Error {}
+
+/** The task id of a body, if it names one, even when the rest is unreadable. */
+export function taskIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { task_id?: unknown }).task_id;
+    return typeof id === 'string' && TASK_ID.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The body's shape: a task id, an image, a list of named steps, a queue time. */
+export function readTaskMessage(body: string): TaskMessage {
+  let m: TaskMessage;
+  try {
+    m = JSON.parse(body) as TaskMessage;
+  } catch {
+    throw new UnreadableMessageError('message body is not JSON');
+  }
+  if (typeof m?.task_id !== 'string' || !TASK_ID.test(m.task_id) || typeof m.image !== 'string' || !Array.isArray(m.steps) || typeof m.queued_at !== 'number') {
+    throw new UnreadableMessageError('message body is not a task (task_id, image, steps, queued_at)');
+  }
+  for (const s of m.steps) {
+    if (typeof s?.name !== 'string' || typeof s.params !== 'object' || s.params === null) throw new UnreadableMessageError('message has a malformed step');
+  }
+  return m;
+}
+
+/**
+ * The message's image name, filters and parameters through the API's own validation
+ * (ValidationError naming the field and the allowed range). Returns the message with the
+ * steps as the API would have built them.
+ */
+export function validateTaskMessage(msg: TaskMessage): TaskMessage {
+  validateImageName(msg.image, 'image');
+  // A request gives one filter_params entry per filter, so a repeated filter repeats its parameters.
+  const params: Record<string, unknown> = Object.create(null);
+  msg.steps.forEach((s, i) => {
+    if (Object.hasOwn(params, s.name) && JSON.stringify(params[s.name]) !== JSON.stringify(s.params)) {
+      throw new ValidationError(`steps[${i}]: ${s.name.slice(0, 60)} is repeated with other parameters; one filter has one filter_params entry`, { field: `filter_params.${s.name.slice(0, 60)}` });
+    }
+    params[s.name] = s.params;
+  });
+  return { ...msg, steps: parseFilterSteps(msg.steps.map((s) => s.name), params) };
+}

@@ -2,7 +2,9 @@
  * `npm run worker -- worker-3`: one worker in the foreground against the running stack —
  * the local analogue of an SQS event-source mapping. It long-polls the task queue, hands
  * each message to the same handler the Lambda runs (handlers/worker.ts), deletes what the
- * handler reports done and leaves the rest to reappear after the visibility timeout.
+ * handler reports done and leaves the rest to reappear after the backoff the handler set
+ * (lib/worker/consume.ts), or the visibility timeout if the worker died. It also runs the
+ * dead-letter sweeper every SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
  * SIGTERM/SIGINT: finish the current task, deregister, exit. SIGKILL: a crash.
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
@@ -18,6 +20,7 @@ import { ROUTES, routeQueueName, routeQueueUrl, routesServedBy } from '../lib/ta
 import { loadOpenCv } from '../lib/filters/opencv';
 import { FILTERS } from '../lib/filters/registry';
 import { taskQueueUrl } from '../lib/tasks/queues';
+import { sweepDeadLetters } from '../lib/tasks/sweeper';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 
@@ -42,6 +45,15 @@ function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
     eventSourceARN: queueArn,
     awsRegion: region,
   };
+}
+
+async function sweepQuietly(deps: ReturnType<typeof clients>, id: string): Promise<void> {
+  try {
+    const r = await sweepDeadLetters(deps);
+    if (r.settled.length) process.stdout.write(`[worker] ${id}: sweeper settled ${r.settled.length} dead-lettered task(s): ${r.settled.join(', ')}\n`);
+  } catch {
+    // Redis or SQS down: the next interval tries again, which is the point of sweeping.
+  }
 }
 
 async function main() {
@@ -83,6 +95,8 @@ async function main() {
   // Registers on the first (empty) invocation, as a Lambda would on its first event.
   await handler({ Records: [] } as SQSEvent);
   beat = setInterval(() => void heartbeat(deps, worker.id).catch(() => undefined), deps.config.workers.heartbeatIntervalS * 1000);
+  // Every worker offers to sweep; a lock in Redis lets one of them do it each interval.
+  const sweeper = setInterval(() => void sweepQuietly(deps, worker.id), deps.config.workers.sweepIntervalS * 1000);
   process.stdout.write(`[worker] ${worker.id} ready (pid ${process.pid}; capabilities: ${worker.all ? 'all' : worker.capabilities.join(', ')}; queues: ${queues.map((q) => q.name).join(', ')})\n`);
 
   let backoffMs = 250;
@@ -127,6 +141,7 @@ async function main() {
     }
   }
   clearInterval(beat);
+  clearInterval(sweeper);
   await deregisterWorker(deps, worker.id).catch(() => undefined);
   await closeClients(deps);
   process.stdout.write(`[worker] ${worker.id} stopped\n`);

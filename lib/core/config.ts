@@ -129,6 +129,11 @@ export function loadConfig(env: Env = process.env) {
     workers: {
       /** Seconds between worker heartbeats; a worker silent for 3 intervals is offline. */
       heartbeatIntervalS: int(env, 'HEARTBEAT_INTERVAL_S', 3, 1, 300),
+      /**
+       * Seconds between dead-letter sweeps (lib/tasks/sweeper.ts): how soon a task whose
+       * message was dead-lettered without being recorded (Redis down) reads failed.
+       */
+      sweepIntervalS: int(env, 'SWEEP_INTERVAL_S', 5, 1, 3600),
       /** Long-poll wait of the local worker runner (SQS allows 0..20). */
       pollWaitS: int(env, 'POLL_WAIT_S', 2, 0, 20),
       /** Local `npm start` only: which workers to run ("none" for none). */

@@ -15,10 +15,16 @@ export function createWorkerHandler(getDeps: () => Clients, getIdentity: () => W
     const deps = getDeps();
     const worker = getIdentity();
     // On Lambda there is no process between invocations to beat the heart: each invocation does.
-    if (!registered) {
-      await registerWorker(deps, worker);
-      registered = true;
-    } else await heartbeat(deps, worker.id);
+    // Without Redis the records are still handed to consume(), which retries them after a
+    // backoff; failing the whole batch here would wait out the full visibility timeout.
+    try {
+      if (!registered) {
+        await registerWorker(deps, worker);
+        registered = true;
+      } else await heartbeat(deps, worker.id);
+    } catch (e) {
+      log.warn('worker registration/heartbeat failed', { worker: worker.id, ...errorFields(e) });
+    }
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       try {

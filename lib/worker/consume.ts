@@ -72,16 +72,15 @@ async function settle(deps: Clients, worker: WorkerIdentity, record: SQSRecord, 
   const rule = OUTCOMES[ending.outcome];
   let recorded = true;
   if (claimed) {
-    try {
-      const fields = taskUpdate(ending, { attempts: claimed.attempt, maxReceiveCount: deps.config.aws.maxReceiveCount, workerId: worker.id });
-      if (await finishAttempt(deps, claimed.taskId, claimed.attempt, ending.outcome, fields)) {
-        if (rule.counter) await countOutcome(deps, worker.id, rule.counter, ending.outcome === 'completed' ? (fields.processing_ms ?? undefined) : undefined);
-        if (ending.outcome === 'completed' && fields.filter_ms) await recordFilterTimes(deps, fields.filter_ms);
-      }
-    } catch (e) {
+    const fields = taskUpdate(ending, { attempts: claimed.attempt, maxReceiveCount: deps.config.aws.maxReceiveCount, workerId: worker.id });
+    const finished = await finishAttempt(deps, claimed.taskId, claimed.attempt, ending.outcome, fields).catch((e) => {
       recorded = false;
       log.error('task outcome not recorded; message left for redelivery', { worker: worker.id, task_id: claimed.taskId, outcome: ending.outcome, ...errorFields(e) });
-    }
+      return false;
+    });
+    // Counters are statistics: losing one to an outage must not redeliver a recorded task.
+    if (finished && rule.counter) await countOutcome(deps, worker.id, rule.counter, ending.outcome === 'completed' ? (fields.processing_ms ?? undefined) : undefined).catch(() => undefined);
+    if (finished && ending.outcome === 'completed' && fields.filter_ms) await recordFilterTimes(deps, fields.filter_ms).catch(() => undefined);
   }
   if (rule.message === 'ack' && recorded) return 'done';
   await backOff(deps, record).catch(() => undefined);

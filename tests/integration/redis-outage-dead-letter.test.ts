@@ -4,44 +4,27 @@
 // outage is settled failed / worker_failure by the sweeper once Redis is back — no task is
 // left pending. A private redis-server (persistent, like a production one) is killed and restarted.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { closeClients, type Clients } from '../../lib/core/clients';
 import { parseFilterSteps } from '../../lib/filters/request';
 import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from '../../lib/tasks/queues';
 import { createTasks } from '../../lib/tasks/store';
-import { freePort, waitFor } from '../../scripts/local/processes';
+import { waitFor } from '../../scripts/local/processes';
+import { privateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { stackClients } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';
 import { startWorker, submit, terminal, waitForTask, type WorkerProcess } from '../helpers/workers';
 
-let redis: ChildProcess | undefined;
-let redisPort: number;
-let dir: string;
+let redis: PrivateRedis;
 let stack: RunningStack;
 let worker: WorkerProcess;
 let deps: Clients;
 
-function startRedis(): Promise<void> {
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-  return new Promise((r) => setTimeout(r, 400));
-}
-const killRedis = () =>
-  new Promise<void>((resolve) => {
-    if (!redis || redis.exitCode !== null) return resolve();
-    redis.once('exit', () => resolve());
-    redis.kill('SIGKILL');
-  });
-
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'redis-outage-dlq-'));
-  redisPort = await freePort();
-  await startRedis();
+  redis = await privateRedis('redis-outage-dlq');
+  await redis.start();
   // Only the test's own pace is set; delivery limits and timeouts are the product's defaults.
-  stack = await startStack({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_AUTOSTART: '0', DEPENDENCY_TIMEOUT_MS: '1000', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, 'redis-outage-dlq');
+  stack = await startStack({ REDIS_URL: redis.url, REDIS_AUTOSTART: '0', DEPENDENCY_TIMEOUT_MS: '1000', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, 'redis-outage-dlq');
   expect(stack.env.MAX_RECEIVE_COUNT).toBeUndefined();
   expect(stack.env.VISIBILITY_TIMEOUT_S).toBeUndefined();
   worker = await startWorker(stack, 'worker-3');
@@ -51,8 +34,7 @@ afterAll(async () => {
   await worker?.stop('SIGKILL');
   await stack?.stop();
   if (deps) await closeClients(deps);
-  await killRedis();
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.remove();
 });
 
 const deadLetters = async () => {
@@ -65,7 +47,7 @@ test('every delivery meets the outage: dead-lettered within backoffs, then settl
   const id = randomUUID();
   const msg = { task_id: id, batch_id: id, image: 'sample_4k.jpg', steps: parseFilterSteps(['blur'], {}), queued_at: Date.now() };
   await createTasks(deps, [msg]);
-  await killRedis();
+  await redis.kill();
   await deps.sqs.send(new SendMessageCommand({ QueueUrl: await taskQueueUrl(deps), MessageBody: JSON.stringify(msg), MessageGroupId: id, MessageDeduplicationId: id }));
 
   // Three deliveries and the move to the DLQ, all inside one 60 s visibility timeout: each
@@ -73,7 +55,7 @@ test('every delivery meets the outage: dead-lettered within backoffs, then settl
   await waitFor('dead-lettered during the outage', 45_000, async () => ((await deadLetters()) === 1 ? true : undefined), 250);
   expect(worker.output()).toMatch(/task not claimed; left for redelivery/);
 
-  await startRedis();
+  await redis.start();
   const t = await waitForTask(stack, id, terminal, 30_000);
   expect(t).toMatchObject({ status: 'failed', failure_type: 'worker_failure', failure_reason: 'max_deliveries_exceeded', attempts: 0 });
   expect(t.explanation).toMatch(/\(3 allowed\); its message is in the dead-letter queue/);
@@ -87,9 +69,9 @@ test('the outage hits while a task is being finished: retried after a backoff, c
   // Several full-size OpenCV passes: long enough to kill Redis mid-task.
   const [id] = await submit(stack, { filters: ['sharpen', 'sharpen', 'sharpen', 'edges'] });
   await waitForTask(stack, id, (t) => t.status === 'processing', 20_000);
-  await killRedis();
+  await redis.kill();
   await waitFor('the ending could not be recorded', 30_000, async () => (/task outcome not recorded; message left for redelivery/.test(worker.output()) ? true : undefined), 100);
-  await startRedis();
+  await redis.start();
 
   // Well inside the 60 s visibility timeout: the redelivery came after the backoff.
   const done = await waitForTask(stack, id, terminal, 40_000);

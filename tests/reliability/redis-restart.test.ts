@@ -1,39 +1,22 @@
 // Redis killed mid-run and started again: the API answers clear 503s while it is down
 // (never a hang), workers reconnect by themselves, and every task submitted before the
 // outage completes. Redis runs with appendfsync always, as a production one would persist.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort, waitFor } from '../../scripts/local/processes';
+import { waitFor } from '../../scripts/local/processes';
 import { postJson } from '../helpers/batch';
+import { privateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { getJson } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';
 import { startWorker, submit, taskStatus, workersStatus, type WorkerProcess } from '../helpers/workers';
 
-let redis: ChildProcess | undefined;
-let redisPort: number;
-let dir: string;
+let redis: PrivateRedis;
 let stack: RunningStack;
 const workers: WorkerProcess[] = [];
 
-function startRedis(): Promise<void> {
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-  return new Promise((r) => setTimeout(r, 400));
-}
-const killRedis = () =>
-  new Promise<void>((resolve) => {
-    if (!redis || redis.exitCode !== null) return resolve();
-    redis.once('exit', () => resolve());
-    redis.kill('SIGKILL');
-  });
-
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'redis-restart-'));
-  redisPort = await freePort();
-  await startRedis();
+  redis = await privateRedis('redis-restart');
+  await redis.start();
   stack = await startStack(
-    { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_AUTOSTART: '0', DEPENDENCY_TIMEOUT_MS: '1000', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '3', MAX_RECEIVE_COUNT: '20' },
+    { REDIS_URL: redis.url, REDIS_AUTOSTART: '0', DEPENDENCY_TIMEOUT_MS: '1000', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '3', MAX_RECEIVE_COUNT: '20' },
     'redis-restart',
   );
   workers.push(await startWorker(stack, 'worker-3'));
@@ -41,15 +24,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop('SIGKILL')));
   await stack?.stop();
-  await killRedis();
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.remove();
 });
 
 test('tasks submitted before a Redis outage all complete after it; the API says 503 meanwhile', async () => {
   const ids = (await Promise.all(Array.from({ length: 12 }, () => submit(stack, { filters: ['sharpen'] })))).flat();
   await waitFor('work under way', 20_000, async () => ((await workersStatus(stack)).tasks.completed >= 1 ? true : undefined), 100);
 
-  await killRedis();
+  await redis.kill();
   const t0 = performance.now();
   const refused = await postJson(`${stack.url}/api/process-batch/distributed/`, { filters: ['blur'] });
   expect(refused.status).toBe(503);
@@ -62,7 +44,7 @@ test('tasks submitted before a Redis outage all complete after it; the API says 
   expect(performance.now() - t0).toBeLessThan(10_000);
   await new Promise((r) => setTimeout(r, 2000)); // the worker meets the outage mid-run
 
-  await startRedis();
+  await redis.start();
   await waitFor('all tasks terminal', 120_000, async () => {
     const all = await Promise.all(ids.map((id) => taskStatus(stack, id).catch(() => ({ status: 'unknown' }))));
     return all.every((t) => t.status === 'completed' || t.status === 'failed') ? all : undefined;

@@ -23,6 +23,8 @@ export function createWorkerHandler(getDeps: () => Clients, getIdentity: () => W
         registered = true;
       } else await heartbeat(deps, worker.id);
     } catch (e) {
+      // The runner's start-up call has no records: there, failing to register is a start-up failure.
+      if (event.Records.length === 0) throw e;
       log.warn('worker registration/heartbeat failed', { worker: worker.id, ...errorFields(e) });
     }
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];

@@ -69,3 +69,11 @@ test('the bundle carries the handlers, the pool task and the built dashboard', (
   // Pool worker threads load poolTask from the handler bundle itself.
   expect(execFileSync('unzip', ['-p', path.join(outDir, 'image-pipeline.zip'), 'handlers/batch.js'], { maxBuffer: 64 * 2 ** 20 }).toString()).toMatch(/poolTask/);
 });
+
+test('the dead-letter sweeper runs as a scheduled function every minute', () => {
+  const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
+  expect(rules).toHaveLength(1);
+  expect(rules[0]).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+  expect(JSON.stringify(rules[0].Targets)).toContain('SweeperLambdaFunction');
+  expect(template.Resources.SweeperLambdaFunction.Properties.Handler).toBe('handlers/worker.sweep');
+});

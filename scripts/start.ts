@@ -15,13 +15,24 @@ import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
 import { recoverAfterEmulatorLoss } from '../lib/tasks/recovery';
 import { provision } from './local/resources';
 import { resolveIdentity } from '../lib/worker/registry';
-import { findBinary, probePort, startService, stopService, waitFor, type Service } from './local/processes';
+import { findBinary, probePort, startReaper, startService, stopService, waitFor, type Service } from './local/processes';
+import { removeStackState, stackStatePath, writeStackState } from './local/stack-state';
 
 const ROOT = path.resolve(__dirname, '..');
 const services: Service[] = [];
+// Kills what this process started if it dies without stopping it (SIGKILL, OOM).
+const reaper = startReaper();
 let shuttingDown = false;
+let stateFile: string | undefined;
+
+function track(svc: Service): Service {
+  reaper.watch(svc.child.pid);
+  return svc;
+}
 
 class StartupError extends Error {}
+/** Start-up failed for a reason the message names (busy port, no Redis, bad variable...). */
+const EXIT_STARTUP_FAILED = 2;
 
 function say(msg: string) {
   process.stdout.write(`[start] ${msg}\n`);
@@ -71,14 +82,14 @@ async function ensureRedis(cfg: Config): Promise<string> {
   }
   const redisPort = port || '6379';
   services.push(
-    startService('redis', binary, ['--port', redisPort, '--bind', hostname === 'localhost' ? '127.0.0.1' : hostname.replace(/[[\]]/g, ''), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes']),
+    track(startService('redis', binary, ['--port', redisPort, '--bind', hostname === 'localhost' ? '127.0.0.1' : hostname.replace(/[[\]]/g, ''), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'])),
   );
   await waitFor('private redis-server', 10_000, async () => ((await redisAnswers(url)) ? true : undefined));
   return `${url} (private redis-server started by npm start, data kept in memory only)`;
 }
 
 async function startEmulatorProcess(host: string, port: number): Promise<Service> {
-  const svc = startService('emulator', process.execPath, [path.join(ROOT, 'scripts', 'emulator.mjs'), String(port), host], { cwd: ROOT });
+  const svc = track(startService('emulator', process.execPath, [path.join(ROOT, 'scripts', 'emulator.mjs'), String(port), host], { cwd: ROOT }));
   await waitFor('embedded emulator', 15_000, async () => ((await fetch(`http://${host}:${port}/health`)).ok ? true : undefined));
   say(`emulator pid ${svc.child.pid}`);
   return svc;
@@ -124,14 +135,26 @@ async function superviseEmulator(cfg: Config, stackCfg: Config, first: Service, 
   }
 }
 
+/** Deletes this prefix's keys (SCAN, not KEYS, so a big Redis is not blocked). */
+async function clearEarlierRun(deps: ReturnType<typeof createClients>): Promise<number> {
+  let cleared = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await deps.redis.scan(cursor, 'MATCH', `${deps.config.redis.prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) cleared += await deps.redis.unlink(...keys);
+  } while (cursor !== '0');
+  return cleared;
+}
+
 function startApi(cfg: Config, env: NodeJS.ProcessEnv): Service {
   const sls = path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
-  return startService(
+  return track(startService(
     'api',
     process.execPath,
     [sls, 'offline', 'start', '--stage', 'local', '--useInProcess', '--host', cfg.http.host, '--httpPort', String(cfg.http.port), '--lambdaPort', String(cfg.http.lambdaPort)],
     { cwd: ROOT, env },
-  );
+  ));
 }
 
 function parseWorkerList(raw: string): string[] {
@@ -152,6 +175,8 @@ async function shutdown(code: number, reason: string) {
   shuttingDown = true;
   say(`${reason}; stopping ${services.map((s) => s.name).reverse().join(', ') || 'nothing'}...`);
   for (const s of [...services].reverse()) await stopService(s);
+  if (stateFile) removeStackState(stateFile);
+  reaper.release();
   say('stopped');
   process.exit(code);
 }
@@ -191,6 +216,10 @@ async function main() {
   const resources = await provision(deps).catch((e) => {
     throw new StartupError(`could not create queues/bucket at ${emulator.endpoint}: ${(e as Error).message}`);
   });
+  if (emulator.service && !cfg.local.keepHistory) {
+    const cleared = await clearEarlierRun(deps);
+    if (cleared > 0) say(`redis: cleared ${cleared} key(s) under "${cfg.redis.prefix}:" left by an earlier run (its queues and results died with its in-memory emulator; KEEP_HISTORY=true keeps them)`);
+  }
   await closeClients(deps);
   say(`resources ready in ${Date.now() - t0} ms (uploaded: ${resources.uploaded.join(', ') || 'none'}; unchanged: ${resources.unchanged.join(', ') || 'none'})`);
   env.QUEUE_URL = resources.queueUrl;
@@ -212,14 +241,16 @@ async function main() {
       if (!s.stopping && !shuttingDown) void shutdown(1, `${s.name} exited unexpectedly (${c})`);
     });
   }
-  if (emulator.service) void superviseEmulator(cfg, stackCfg, emulator.service, emulator.host!);
+  if (emulator.service) {
+    superviseEmulator(cfg, stackCfg, emulator.service, emulator.host!).catch((e) => void shutdown(EXIT_STARTUP_FAILED, `emulator supervision failed: ${(e as Error).message}`));
+  }
 
   // Workers are separate processes (tsx as a loader, not its CLI, so the pid is the worker's own
   // and SIGKILL reaches it). Stopping or killing one is part of the seed's scenarios, so their
   // exit is reported but never takes the stack down.
   const workerIds = parseWorkerList(cfg.workers.start);
   for (const id of workerIds) {
-    const w = startService(id, process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'worker.ts'), id], { cwd: ROOT, env });
+    const w = track(startService(id, process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'worker.ts'), id], { cwd: ROOT, env }));
     services.push(w);
     void w.exited.then((c) => {
       if (!shuttingDown) say(`${id} exited (${c}); the rest keeps running. Start it again with: npm run worker -- ${id}`);
@@ -240,12 +271,30 @@ async function main() {
       '  Ctrl-C stops everything started here.',
     ].join('\n'),
   );
+  stateFile = cfg.local.stackStateFile;
+  writeStackState(stateFile, {
+    pid: process.pid,
+    started_at: new Date().toISOString(),
+    api_url: url,
+    env: {
+      AWS_ENDPOINT_URL: emulator.endpoint,
+      AWS_REGION: cfg.aws.region,
+      QUEUE_NAME: cfg.aws.queueName,
+      DLQ_NAME: cfg.aws.dlqName,
+      BUCKET_NAME: cfg.aws.bucket,
+      REDIS_URL: cfg.redis.url,
+      REDIS_PREFIX: cfg.redis.prefix,
+      DISPATCH_MODE: cfg.dispatch.mode,
+    },
+  });
+  say(`stack state  ${stackStatePath(stateFile)}  (npm run worker -- <id> in another shell joins this stack)`);
   // Machine-readable line the test harness waits for.
   say(`ready ${url}`);
 }
 
 main().catch((e) => {
-  const msg = e instanceof StartupError ? e.message : (e as Error).stack ?? String(e);
+  // One line with the cause and the fix, never a stack trace.
+  const msg = e instanceof StartupError ? e.message : (e as Error).message ?? String(e);
   process.stderr.write(`[start] cannot start: ${msg}\n`);
-  void shutdown(1, 'startup failed');
+  void shutdown(EXIT_STARTUP_FAILED, 'startup failed');
 });

@@ -12,9 +12,11 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
 const id = process.argv[2] ?? process.env.WORKER_ID;
 if (id) process.env.WORKER_ID = id;
+// npm start prints a one-line note about Node 20; a worker need not repeat the SDK's ten lines.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { clients, closeClients } from '../lib/core/clients';
-import { config, ConfigError } from '../lib/core/config';
+import { config, ConfigError, loadConfig } from '../lib/core/config';
 import { AppError } from '../lib/core/errors';
 import { ROUTES, routeQueueName, routeQueueUrl, routesServedBy } from '../lib/tasks/dispatch';
 import { loadOpenCv } from '../lib/filters/opencv';
@@ -23,6 +25,33 @@ import { taskQueueUrl } from '../lib/tasks/queues';
 import { sweepDeadLetters } from '../lib/tasks/sweeper';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
+import { readLiveStackState, stackStatePath } from './local/stack-state';
+
+/** The worker could not start; the one line printed says why and what to do. */
+const EXIT_STARTUP_FAILED = 2;
+
+class StartupError extends Error {}
+
+/**
+ * With no AWS endpoint or queue URL of its own, a worker joins the stack `npm start` is
+ * running (its state file), filling in only variables the shell did not set. Without
+ * either it would go to real AWS with no credentials, which is never what a local user meant.
+ */
+function joinRunningStack(): string {
+  const own = loadConfig();
+  if (own.aws.endpoint || own.aws.queueUrl) return `the stack at ${own.aws.endpoint ?? own.aws.queueUrl} (AWS_ENDPOINT_URL/QUEUE_URL)`;
+  const state = readLiveStackState(own.local.stackStateFile);
+  if (!state) {
+    throw new StartupError(
+      `no running stack to join (${stackStatePath(own.local.stackStateFile)} is missing or its npm start has stopped) and AWS_ENDPOINT_URL is not set: ` +
+        'start one first in another terminal (`npm start`, or `WORKERS=none npm start` for none of its own workers), or set AWS_ENDPOINT_URL/QUEUE_URL and REDIS_URL',
+    );
+  }
+  for (const [name, value] of Object.entries(state.env)) {
+    if (!process.env[name]) process.env[name] = value;
+  }
+  return `the stack npm start (pid ${state.pid}) is running: API ${state.api_url}, emulator ${state.env.AWS_ENDPOINT_URL}, Redis ${state.env.REDIS_URL} (prefix "${state.env.REDIS_PREFIX}:")`;
+}
 
 function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
   const a = m.Attributes ?? {};
@@ -56,17 +85,24 @@ async function sweepQuietly(deps: ReturnType<typeof clients>, id: string): Promi
   }
 }
 
+let ready = false;
+
+function cannotStart(e: unknown): never {
+  const usage = e instanceof AppError || e instanceof ConfigError ? ' (usage: npm run worker -- worker-1; ids worker-1, worker-2, worker-3, or any id with WORKER_CAPABILITIES)' : '';
+  process.stderr.write(`[worker] cannot start: ${(e as Error).message ?? String(e)}${usage}\n`);
+  process.exit(EXIT_STARTUP_FAILED);
+}
+
 async function main() {
   let worker: WorkerIdentity;
+  let joined: string;
   try {
+    joined = joinRunningStack();
     worker = resolveIdentity(config().workers.id, config().workers.capabilities);
   } catch (e) {
-    if (e instanceof AppError || e instanceof ConfigError) {
-      process.stderr.write(`[worker] cannot start: ${e.message}\n  usage: npm run worker -- worker-1   (worker-1, worker-2, worker-3, or any id with WORKER_CAPABILITIES)\n`);
-      process.exit(2);
-    }
-    throw e;
+    cannotStart(e);
   }
+  process.stdout.write(`[worker] ${worker.id}: joining ${joined}\n`);
   const deps = clients();
   const handler = createWorkerHandler(() => deps, () => worker);
   // FIFO dispatch: the one task queue. Capability dispatch: every class queue this worker covers.
@@ -74,11 +110,14 @@ async function main() {
   const served = capability ? routesServedBy(worker.capabilities) : [];
   if (capability && served.length === 0) {
     process.stderr.write(`[worker] ${worker.id}: capabilities [${worker.capabilities.join(', ')}] cover no worker class (${ROUTES.map((r) => `${r.name}: ${r.filters.join(',')}`).join('; ')}); it would never get a task\n`);
-    process.exit(2);
+    process.exit(EXIT_STARTUP_FAILED);
   }
-  const queues = capability
-    ? await Promise.all(served.map(async (r) => ({ url: await routeQueueUrl(deps, r), name: routeQueueName(deps, r) })))
-    : [{ url: await taskQueueUrl(deps), name: deps.config.aws.queueName }];
+  const queues = await (capability
+    ? Promise.all(served.map(async (r) => ({ url: await routeQueueUrl(deps, r), name: routeQueueName(deps, r) })))
+    : taskQueueUrl(deps).then((url) => [{ url, name: deps.config.aws.queueName }])
+  ).catch((e) => {
+    throw new StartupError(`cannot reach the task queue ${deps.config.aws.queueName} at ${deps.config.aws.endpoint ?? 'AWS'}: ${(e as Error).message}. Is the stack running?`);
+  });
 
   let stopping = false;
   let beat: NodeJS.Timeout | undefined;
@@ -97,6 +136,7 @@ async function main() {
   beat = setInterval(() => void heartbeat(deps, worker.id).catch(() => undefined), deps.config.workers.heartbeatIntervalS * 1000);
   // Every worker offers to sweep; a lock in Redis lets one of them do it each interval.
   const sweeper = setInterval(() => void sweepQuietly(deps, worker.id), deps.config.workers.sweepIntervalS * 1000);
+  ready = true;
   process.stdout.write(`[worker] ${worker.id} ready (pid ${process.pid}; capabilities: ${worker.all ? 'all' : worker.capabilities.join(', ')}; queues: ${queues.map((q) => q.name).join(', ')})\n`);
 
   let backoffMs = 250;
@@ -148,4 +188,8 @@ async function main() {
   process.exit(0);
 }
 
-void main();
+main().catch((e) => {
+  if (!ready) cannotStart(e);
+  process.stderr.write(`[worker] stopped on an unexpected error: ${(e as Error).message ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -143,6 +143,19 @@ export function loadConfig(env: Env = process.env) {
       /** Comma-separated filter names or "all"; empty = the built-in set for WORKER_ID. */
       capabilities: read(env, 'WORKER_CAPABILITIES'),
     },
+    local: {
+      /**
+       * `npm start` writes the endpoints it chose here, so `npm run worker` (and other CLI
+       * commands) in a clean shell join the running stack instead of defaulting to real AWS.
+       */
+      stackStateFile: str(env, 'STACK_STATE_FILE', '.local/stack.json'),
+      /**
+       * The embedded emulator keeps queues and results in memory only, so task state left in
+       * Redis by an earlier `npm start` points at messages and results that no longer exist.
+       * A start with the embedded emulator clears this prefix's keys unless told to keep them.
+       */
+      keepHistory: bool(env, 'KEEP_HISTORY', false),
+    },
     limits: {
       maxSlowDelayS: int(env, 'MAX_SLOW_DELAY_S', 25, 0, 28),
       dependencyTimeoutMs: int(env, 'DEPENDENCY_TIMEOUT_MS', 2000, 100, 30000),

@@ -100,3 +100,26 @@ export async function waitFor<T>(what: string, timeoutMs: number, attempt: () =>
   }
   throw new Error(`${what} not ready after ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
+
+export interface Reaper {
+  /** Kill this pid if the process that started it dies without stopping it. */
+  watch: (pid: number | undefined) => void;
+  /** Everything was stopped in order: the reaper can go without killing anything. */
+  release: () => void;
+}
+
+/** A small watchdog process (scripts/local/reaper.mjs) holding the other end of a pipe. */
+export function startReaper(): Reaper {
+  const child = spawn(process.execPath, [path.join(__dirname, 'reaper.mjs')], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.on('error', () => undefined);
+  child.stdin!.on('error', () => undefined);
+  child.unref();
+  return {
+    watch: (pid) => {
+      if (pid !== undefined) child.stdin!.write(`watch ${pid}\n`);
+    },
+    release: () => {
+      child.stdin!.end('release\n');
+    },
+  };
+}

@@ -41,6 +41,8 @@ export async function isolatedEnv(overrides: Record<string, string> = {}): Promi
     DLQ_NAME: `${id}-dlq.fifo`,
     BUCKET_NAME: `${id}-bucket`,
     REDIS_PREFIX: id,
+    // Each test stack its own address book, so the default one stays free for `npm start`.
+    STACK_STATE_FILE: path.join(ARTIFACTS, 'state', `${id}.json`),
     LOG_LEVEL: 'warn',
     // Scenario tests start the workers they need themselves (tests/helpers/workers.ts).
     WORKERS: 'none',

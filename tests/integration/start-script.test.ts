@@ -9,7 +9,7 @@ test('a second start on a busy port fails with a clear message, not a stack trac
   const env = await isolatedEnv({ PORT: sharedStack().env.PORT });
   const run = spawnStart(env, 'second-start');
   const code = await run.done;
-  expect(code).toBe(1);
+  expect(code).toBe(2);
   expect(run.output()).toMatch(new RegExp(`port ${env.PORT} on 127\\.0\\.0\\.1 \\(HTTP API\\) is already in use`));
   expect(run.output()).toContain('PORT=<port> npm start');
   expect(run.output()).not.toMatch(STACK_TRACE);
@@ -20,7 +20,7 @@ test('a second start on a busy port fails with a clear message, not a stack trac
 test('without Redis and without permission to start one, it says how to get Redis', async () => {
   const env = await isolatedEnv({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_AUTOSTART: '0' });
   const run = spawnStart(env, 'no-redis');
-  expect(await run.done).toBe(1);
+  expect(await run.done).toBe(2);
   expect(run.output()).toMatch(/nothing answers at REDIS_URL=redis:\/\/127\.0\.0\.1:\d+/);
   expect(run.output()).toMatch(/apt-get install redis-server/);
   expect(run.output()).not.toMatch(STACK_TRACE);
@@ -28,7 +28,7 @@ test('without Redis and without permission to start one, it says how to get Redi
 
 test('a bad variable stops start-up with a message naming it', async () => {
   const run = spawnStart(await isolatedEnv({ PORT: 'eighty' }), 'bad-config');
-  expect(await run.done).toBe(1);
+  expect(await run.done).toBe(2);
   expect(run.output()).toMatch(/configuration error: PORT must be an integer from 1 to 65535, got "eighty"/);
 });
 

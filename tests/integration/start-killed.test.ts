@@ -1,0 +1,38 @@
+/**
+ * If `npm start` itself is killed (SIGKILL, the OOM killer), nothing it started keeps
+ * running: its reaper process notices the closed pipe and stops the API, the emulator,
+ * the workers and a private Redis.
+ */
+import { execFileSync } from 'node:child_process';
+import { freePort, waitFor } from '../../scripts/local/processes';
+import { startStack } from '../helpers/stack';
+
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('SIGKILL of npm start leaves no process it started', async () => {
+  const stack = await startStack({ WORKERS: 'worker-1', REDIS_URL: `redis://127.0.0.1:${await freePort()}` }, 'start-killed');
+  const started = childrenOf(stack.pid);
+  // redis-server, emulator, API, worker-1 (and the reaper itself).
+  expect(started.length).toBeGreaterThanOrEqual(5);
+  expect(started.every(alive)).toBe(true);
+
+  stack.child.kill('SIGKILL');
+  await stack.stop();
+  await waitFor('children gone', 15_000, async () => (started.some(alive) ? undefined : true), 200);
+  expect(started.filter(alive)).toEqual([]);
+}, 120_000);

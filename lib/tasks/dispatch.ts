@@ -5,20 +5,13 @@
  * reaches a worker that cannot run it; a task whose class has no live worker waits.
  */
 import type { Clients } from '../core/clients';
-import { FILTER_NAMES } from '../filters/registry';
+import { WORKER_CLASSES, type WorkerClass } from '../worker/classes';
 import { lookupQueueUrl } from './queues';
 
-export interface Route {
-  name: string;
-  filters: readonly string[];
-}
+export type Route = WorkerClass;
 
-/** Narrowest first: the seed's I/O specialist, CPU specialist, and general-purpose classes. */
-export const ROUTES: readonly Route[] = [
-  { name: 'io', filters: ['resize', 'blur', 'brightness'] },
-  { name: 'cpu', filters: ['sharpen', 'edges'] },
-  { name: 'all', filters: FILTER_NAMES },
-];
+/** One FIFO queue per worker class (lib/worker/classes.ts), narrowest first. */
+export const ROUTES: readonly Route[] = WORKER_CLASSES;
 
 export function routeFor(filters: readonly string[]): Route {
   return ROUTES.find((r) => filters.every((f) => r.filters.includes(f)))!;

@@ -9,13 +9,8 @@ import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { FILTER_NAMES } from '../filters/registry';
 import { ValidationError } from '../core/errors';
+import { builtInCapabilities } from './classes';
 
-/** The seed's three workers. */
-export const BUILT_IN_CAPABILITIES: Record<string, readonly string[]> = {
-  'worker-1': ['resize', 'blur', 'brightness'],
-  'worker-2': ['sharpen', 'edges'],
-  'worker-3': FILTER_NAMES,
-};
 
 export const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -42,7 +37,7 @@ export function resolveIdentity(id: string | undefined, capabilities: string | u
       });
     }
   } else {
-    const builtIn = BUILT_IN_CAPABILITIES[id];
+    const builtIn = builtInCapabilities(id);
     if (!builtIn) throw new ValidationError(`worker ${id} has no built-in capabilities; set WORKER_CAPABILITIES (a filter list or "all")`, { field: 'WORKER_CAPABILITIES' });
     caps = [...builtIn];
   }

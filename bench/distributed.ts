@@ -21,6 +21,7 @@ import { startStack, type RunningStack } from '../tests/helpers/stack';
 import { stackEnv, startWorker, submit, type WorkerProcess } from '../tests/helpers/workers';
 import { intArg, median, progress, r1, r2, ROOT, table } from './common';
 import { cpuDelta, cpuSnapshot, type Component } from './cpu';
+import { sleep } from '../lib/core/time';
 
 const FILTERS = ['sharpen', 'edges'];
 const COMPONENTS: Component[] = ['workers', 'emulator', 'api', 'redis', 'bench', 'start'];
@@ -114,7 +115,7 @@ async function runTasks(stack: RunningStack, deps: Clients, n: number, finishedB
     const t = await outcomeTotals(deps);
     if (t.completed + t.failed >= finishedBefore + n) break;
     if (Date.now() > deadline) throw new Error(`tasks unfinished after 10 minutes`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return getTasks(deps, ids);
 }

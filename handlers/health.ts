@@ -1,7 +1,7 @@
 import { checkHealth } from '../lib/observability/health';
 import { httpHandler, json } from '../lib/core/http';
 
-export const handler = httpHandler(async (_req, deps) => {
+export const check = httpHandler(async (_req, deps) => {
   const { healthy, body } = await checkHealth(deps);
   return json(healthy ? 200 : 503, body);
 });

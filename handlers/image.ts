@@ -1,6 +1,7 @@
 import { httpHandler, json } from '../lib/core/http';
 import { imageInfo, listImages } from '../lib/images/source';
 import { imageQuery, serveImage, slowDelayS } from '../lib/images/serve';
+import { sleep } from '../lib/core/time';
 
 /** GET /api/image/info/?name= — metadata without transferring the image. */
 export const info = httpHandler(async (req, deps) => {
@@ -16,6 +17,6 @@ export const fourK = httpHandler(async (req, deps) => serveImage(deps, imageQuer
 export const slow = httpHandler(async (req, deps) => {
   const delayS = slowDelayS(req, deps.config.limits.maxSlowDelayS);
   const name = imageQuery(req);
-  await new Promise((r) => setTimeout(r, delayS * 1000));
+  await sleep(delayS * 1000);
   return serveImage(deps, name, { 'x-delay-s': String(delayS) });
 });

@@ -2,6 +2,6 @@ import { NotFoundError } from '../lib/core/errors';
 import { httpHandler } from '../lib/core/http';
 
 /** Catch-all route: unknown paths get the API's JSON error shape, not the gateway's. */
-export const handler = httpHandler(async (req) => {
+export const unmatched = httpHandler(async (req) => {
   throw new NotFoundError(`no endpoint ${req.method} ${req.path}; see the README for the list of endpoints`);
 });

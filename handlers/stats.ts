@@ -1,4 +1,4 @@
 import { httpHandler, json } from '../lib/core/http';
 import { readStats } from '../lib/observability/stats';
 
-export const handler = httpHandler(async (_req, deps) => json(200, await readStats(deps)));
+export const read = httpHandler(async (_req, deps) => json(200, await readStats(deps)));

@@ -17,6 +17,7 @@ import { provision } from './local/resources';
 import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startReaper, startService, stopService, waitFor, type Service } from './local/processes';
 import { removeStackState, stackStatePath, writeStackState } from './local/stack-state';
+import { sleep } from '../lib/core/time';
 
 const ROOT = path.resolve(__dirname, '..');
 const services: Service[] = [];
@@ -117,7 +118,7 @@ async function superviseEmulator(cfg: Config, stackCfg: Config, first: Service, 
     if (shuttingDown || svc.stopping) return;
     if (cfg.aws.emulatorRestartDelayMs === 0) return void shutdown(1, `emulator exited (${code})`);
     say(`emulator exited (${code}); restarting it in ${cfg.aws.emulatorRestartDelayMs} ms (the API answers 503 meanwhile)`);
-    await new Promise((r) => setTimeout(r, cfg.aws.emulatorRestartDelayMs));
+    await sleep(cfg.aws.emulatorRestartDelayMs);
     if (shuttingDown) return;
     const next = await startEmulatorProcess(host, cfg.aws.emulatorPort);
     services[services.indexOf(svc)] = next;

@@ -26,6 +26,7 @@ import { sweepDeadLetters } from '../lib/tasks/sweeper';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 import { readLiveStackState, stackStatePath } from './local/stack-state';
+import { sleep } from '../lib/core/time';
 
 /** The worker could not start; the one line printed says why and what to do. */
 const EXIT_STARTUP_FAILED = 2;
@@ -147,7 +148,7 @@ async function main() {
     // One queue: long-poll it. Several: take turns without waiting, pause after an empty round.
     const queue = queues[turn++ % queues.length];
     if (queues.length > 1 && emptyInARow >= queues.length) {
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       emptyInARow = 0;
     }
     try {
@@ -164,7 +165,7 @@ async function main() {
       backoffMs = 250;
     } catch (e) {
       process.stderr.write(`[worker] ${worker.id}: receive failed (${(e as Error).message}); retrying in ${backoffMs} ms\n`);
-      await new Promise((r) => setTimeout(r, backoffMs));
+      await sleep(backoffMs);
       backoffMs = Math.min(backoffMs * 2, 5000);
       continue;
     }

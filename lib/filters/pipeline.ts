@@ -3,6 +3,7 @@
  * request's order is the order applied — one sharp pipeline would reorder operations),
  * encode once. Runs the same in the API process and in pool workers.
  */
+import { loadConfig } from '../core/config';
 import { threadId } from 'node:worker_threads';
 import sharp, { type Sharp } from 'sharp';
 import { ImageRejectedError } from '../core/errors';
@@ -20,7 +21,8 @@ export interface ProcessLimits {
   jpegQuality: number;
 }
 
-export const DEFAULT_LIMITS: ProcessLimits = { maxInputPixels: 50_000_000, jpegQuality: 90 };
+/** The configured defaults (MAX_INPUT_PIXELS, JPEG_QUALITY), for callers without a config of their own. */
+export const DEFAULT_LIMITS: ProcessLimits = (({ maxInputPixels, jpegQuality }) => ({ maxInputPixels, jpegQuality }))(loadConfig({}).processing);
 
 export interface StepTiming {
   name: string;

@@ -15,6 +15,13 @@ import { ConflictError, ImageRejectedError, NotFoundError, PayloadTooLargeError,
 import type { Request } from '../core/http';
 import { contentTypeFor, isMissing, objectExists, SOURCE_PREFIX, validateImageName } from './source';
 
+/**
+ * A presigned upload URL lives 15 minutes, shorter than PRESIGN_TTL_S (for downloads):
+ * long enough to PUT a file of MAX_INPUT_BYTES on a slow link, short enough that a leaked
+ * URL cannot be used to overwrite the staging object much later.
+ */
+const UPLOAD_URL_TTL_S = 900;
+
 export const MAX_DIRECT_UPLOAD_BYTES = 10 * 1024 * 1024;
 const STAGING_PREFIX = 'uploads/';
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -87,8 +94,8 @@ export async function startUpload(deps: Clients, body: Record<string, unknown>) 
   const name = validateImageName(body.name, 'name');
   const id = randomUUID();
   const key = `${STAGING_PREFIX}${id}/${name}`;
-  const url = await getSignedUrl(deps.s3, new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }), { expiresIn: 900 });
-  return { upload_id: id, name, method: 'PUT', url, expires_in_s: 900, max_bytes: deps.config.processing.maxInputBytes, complete_url: `/api/images/uploads/${id}/complete/` };
+  const url = await getSignedUrl(deps.s3, new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }), { expiresIn: UPLOAD_URL_TTL_S });
+  return { upload_id: id, name, method: 'PUT', url, expires_in_s: UPLOAD_URL_TTL_S, max_bytes: deps.config.processing.maxInputBytes, complete_url: `/api/images/uploads/${id}/complete/` };
 }
 
 export async function completeUpload(deps: Clients, rawId: string | undefined, body: Record<string, unknown>) {

@@ -10,12 +10,15 @@ import { objectExists } from '../images/source';
 import { allTaskIds, getTasks, messageOf, requeueTask } from './store';
 import { sendTaskAgain } from './submit';
 
+/** Tasks read from Redis per round trip: big enough to be quick, small enough not to block Redis. */
+const RECOVERY_BATCH = 200;
+
 export async function recoverAfterEmulatorLoss(deps: Clients): Promise<{ resent: number; recomputed: number }> {
   const ids = await allTaskIds(deps);
   let resent = 0;
   let recomputed = 0;
-  for (let i = 0; i < ids.length; i += 200) {
-    for (const task of await getTasks(deps, ids.slice(i, i + 200))) {
+  for (let i = 0; i < ids.length; i += RECOVERY_BATCH) {
+    for (const task of await getTasks(deps, ids.slice(i, i + RECOVERY_BATCH))) {
       if (task.status === 'pending' || task.status === 'processing') {
         await sendTaskAgain(deps, messageOf(task), 'recovered');
         resent++;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { FILTER_NAMES } from '../filters/registry';
-import { ValidationError } from '../core/errors';
+import { ConfigError } from '../core/config';
 import { builtInCapabilities } from './classes';
 
 
@@ -24,7 +24,7 @@ export interface WorkerIdentity {
 /** WORKER_ID plus WORKER_CAPABILITIES (a filter list or "all"), else the built-in set for the id. */
 export function resolveIdentity(id: string | undefined, capabilities: string | undefined): WorkerIdentity {
   if (!id || !WORKER_ID.test(id)) {
-    throw new ValidationError(`worker id must be 1-64 letters, digits, '.', '_' or '-' (e.g. worker-1); got ${JSON.stringify(id ?? '')}`, { field: 'WORKER_ID' });
+    throw new ConfigError(`WORKER_ID must be 1-64 letters, digits, '.', '_' or '-' (e.g. worker-1); got ${JSON.stringify(id ?? '')}`);
   }
   let caps: string[];
   if (capabilities) {
@@ -32,13 +32,11 @@ export function resolveIdentity(id: string | undefined, capabilities: string | u
     if (caps.length === 1 && caps[0] === 'all') caps = [...FILTER_NAMES];
     const unknown = caps.filter((c) => !FILTER_NAMES.includes(c));
     if (unknown.length || caps.length === 0) {
-      throw new ValidationError(`WORKER_CAPABILITIES must be "all" or a comma list of ${FILTER_NAMES.join(', ')}; unknown: ${unknown.join(', ') || '(empty)'}`, {
-        field: 'WORKER_CAPABILITIES',
-      });
+      throw new ConfigError(`WORKER_CAPABILITIES must be "all" or a comma list of ${FILTER_NAMES.join(', ')}; unknown: ${unknown.join(', ') || '(empty)'}`);
     }
   } else {
     const builtIn = builtInCapabilities(id);
-    if (!builtIn) throw new ValidationError(`worker ${id} has no built-in capabilities; set WORKER_CAPABILITIES (a filter list or "all")`, { field: 'WORKER_CAPABILITIES' });
+    if (!builtIn) throw new ConfigError(`worker ${id} has no built-in capabilities; set WORKER_CAPABILITIES (a filter list or "all")`);
     caps = [...builtIn];
   }
   return { id, capabilities: caps, all: FILTER_NAMES.every((f) => caps.includes(f)) };

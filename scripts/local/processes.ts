@@ -3,6 +3,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { accessSync, constants } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { sleep } from '../../lib/core/time';
 
 export interface Service {
   name: string;
@@ -96,7 +97,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, attempt: () =>
     } catch (e) {
       lastError = e;
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
   throw new Error(`${what} not ready after ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/local/processes';
+import { sleep } from '../../lib/core/time';
 
 export interface PrivateRedis {
   url: string;
@@ -32,7 +33,7 @@ export async function privateRedis(name: string): Promise<PrivateRedis> {
     url: `redis://127.0.0.1:${port}`,
     start: () => {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-      return new Promise((r) => setTimeout(r, 400));
+      return sleep(400);
     },
     kill,
     remove: async () => {

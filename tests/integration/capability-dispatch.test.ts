@@ -1,5 +1,6 @@
 // DISPATCH_MODE=capability: tasks only reach workers that can run them; nothing is lost.
 import { scenarioStack, startWorker, submit, taskStatus, terminal, waitForTask, workersStatus } from '../helpers/workers';
+import { sleep } from '../../lib/core/time';
 
 const scenario = scenarioStack('capability-dispatch', { DISPATCH_MODE: 'capability', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, ['worker-1', 'worker-2']);
 const workers = scenario.workers;
@@ -18,7 +19,7 @@ test('a task no live worker can run waits, says why, and completes when such a w
   const [mixed] = await submit(scenario.stack, { filters: ['resize', 'sharpen'] });
   const [io] = await submit(scenario.stack, { filters: ['blur'] });
   expect((await waitForTask(scenario.stack, io, terminal)).worker_id).toBe('worker-1');
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   const waiting = await taskStatus(scenario.stack, mixed);
   expect(waiting).toMatchObject({ status: 'pending', route: 'all', attempts: 0 });
   expect(waiting.explanation).toBe('Waiting for a worker with capabilities [resize, sharpen]');

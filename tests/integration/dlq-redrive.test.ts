@@ -4,6 +4,7 @@ import { getJson } from '../helpers/shared-stack';
 import { postJson } from '../helpers/batch';
 import { scenarioStack, startWorker, submit, taskStatus, terminal, waitForTask, workersStatus } from '../helpers/workers';
 import { waitFor } from '../../scripts/local/processes';
+import { sleep } from '../../lib/core/time';
 
 const scenario = scenarioStack('dlq-redrive', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '2', MAX_RECEIVE_COUNT: '1' }, ['worker-3']);
 const workers = scenario.workers;
@@ -29,7 +30,7 @@ test('dead-lettered by a crash, listed, redriven, completed', async () => {
   expect(listed.body.messages[0]).toMatchObject({ task_id: id, image: 'sample_4k.jpg', filters: ['sharpen', 'sharpen', 'sharpen', 'edges'], task_status: 'failed', readable: true });
   expect((await getJson(`${scenario.stack.url}/api/dlq/?max=500`)).status).toBe(400);
 
-  await new Promise((r) => setTimeout(r, 1500)); // the listing's 1 s visibility
+  await sleep(1500); // the listing's 1 s visibility
   const redrive = await postJson(`${scenario.stack.url}/api/dlq/redrive/`, {});
   expect(redrive.status).toBe(200);
   expect(redrive.body).toMatchObject({ redriven: 1, task_ids: [id] });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getJson, sharedStack } from '../helpers/shared-stack';
 import { ROOT } from '../helpers/stack';
+import { sleep } from '../../lib/core/time';
 
 const { url } = sharedStack();
 
@@ -30,7 +31,7 @@ describe('GET /api/image/slow/', () => {
       await r.arrayBuffer();
       return performance.now();
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const { status } = await getJson(`${url}/api/image/info/`);
     const fastDone = performance.now();
     expect(status).toBe(200);

@@ -8,6 +8,7 @@ import { createTasks } from '../../lib/tasks/store';
 import { parseFilterSteps } from '../../lib/filters/request';
 import { stackClients } from '../helpers/shared-stack';
 import { scenarioStack, terminal, waitForTask, workersStatus } from '../helpers/workers';
+import { sleep } from '../../lib/core/time';
 
 const scenario = scenarioStack('poison', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '1', MAX_RECEIVE_COUNT: '2' }, ['worker-3']);
 
@@ -32,7 +33,7 @@ test('a corrupt message is retried, dead-lettered, and its task marked worker_fa
     return Number(a.Attributes?.ApproximateNumberOfMessages ?? 0);
   };
   const deadline = Date.now() + 20_000;
-  while ((await inDlq()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  while ((await inDlq()) < 1 && Date.now() < deadline) await sleep(250);
   expect(await inDlq()).toBe(1);
   expect((await workersStatus(scenario.stack)).queue.dead_letter).toBe(1);
   const peek = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, VisibilityTimeout: 0 }));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { getJson } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';
 import { freePort, waitFor } from '../../scripts/local/processes';
+import { sleep } from '../../lib/core/time';
 
 // A Redis of this test's own, so killing it disturbs nothing else.
 let redisPort: number;
@@ -10,7 +11,7 @@ let stack: RunningStack;
 
 function startRedis(): Promise<void> {
   redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  return new Promise((resolve) => setTimeout(resolve, 300));
+  return sleep(300);
 }
 
 function killRedis(): Promise<void> {

@@ -6,6 +6,7 @@ import { fetchResult } from '../helpers/batch';
 import { stackClients } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';
 import { startWorker, submit, taskStatus, waitForTask, terminal, type WorkerProcess } from '../helpers/workers';
+import { sleep } from '../../lib/core/time';
 
 let stack: RunningStack;
 const workers: WorkerProcess[] = [];
@@ -20,7 +21,7 @@ afterAll(async () => {
 
 test('worker failure: with no worker the task stays pending, then a starting worker processes it', async () => {
   const [id] = await submit(stack, { filters: ['resize'] });
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   const waiting = await taskStatus(stack, id);
   expect({ status: waiting.status, explanation: waiting.explanation }).toEqual({ status: 'pending', explanation: 'No workers available to process task' });
   expect(waiting.attempts).toBe(0);
@@ -56,7 +57,7 @@ test('job failure: worker-1 takes a sharpen task it cannot handle; the task fail
   expect(t.explanation).toMatch(/worker took the task but cannot handle the requested filter/i);
   expect(t.result).toBeNull();
   // Lost for good: its message was deleted, nothing is left to redeliver.
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   expect((await taskStatus(stack, id)).attempts).toBe(1);
 }, 60_000);
 
@@ -68,7 +69,7 @@ test('an undecodable image fails at once as a job failure with the reason, and i
   const t = await waitForTask(stack, id, terminal);
   expect(t).toMatchObject({ status: 'failed', failure_type: 'job_failure', failure_reason: 'image_rejected', attempts: 1 });
   expect(t.error).toMatch(/could not be decoded/);
-  await new Promise((r) => setTimeout(r, 2500));
+  await sleep(2500);
   expect((await taskStatus(stack, id)).attempts).toBe(1);
   await closeClients(deps);
 }, 60_000);

@@ -21,7 +21,7 @@ function capabilitiesOf(declared: unknown): string[] {
 
 test('serverless.yml has one worker function per built-in worker, with the capabilities of its class', () => {
   const functions = load('serverless.yml').functions as Record<string, any>;
-  const workers = Object.values(functions).filter((f) => f.handler === 'handlers/worker.handler');
+  const workers = Object.values(functions).filter((f) => f.handler === 'handlers/worker.consume');
   expect(workers.map((f) => f.environment.WORKER_ID).sort()).toEqual(Object.keys(BUILT_IN_WORKERS).sort());
   for (const f of workers) expect(capabilitiesOf(f.environment.WORKER_CAPABILITIES)).toEqual([...builtInCapabilities(f.environment.WORKER_ID)!].sort());
 });

@@ -5,7 +5,10 @@ import { DependencyUnavailableError, NotFoundError } from '../lib/core/errors';
 import { httpHandler, json } from '../lib/core/http';
 
 // The only files this serves: a fixed map, never a path taken from the request.
-const DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');
+// Relative to this file, which esbuild's bundle keeps at handlers/: scripts/build-dashboard.ts
+// writes here too, so both read this one constant.
+export const DASHBOARD_DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');
+const DIST = DASHBOARD_DIST;
 const ASSETS: Record<string, string> = {
   '': 'text/html; charset=utf-8',
   'index.html': 'text/html; charset=utf-8',

@@ -1,4 +1,4 @@
-import { httpHandler, json, jsonBody } from '../lib/core/http';
+import { httpHandler, json, jsonBody, mediaType } from '../lib/core/http';
 import { listImages } from '../lib/images/source';
 import { completeUpload, startUpload, uploadDirect } from '../lib/images/uploads';
 
@@ -6,7 +6,7 @@ import { completeUpload, startUpload, uploadDirect } from '../lib/images/uploads
 export const list = httpHandler(async (_req, deps) => json(200, { images: await listImages(deps) }));
 
 /** POST /api/images/?name=x.jpg (application/octet-stream, ≤ 10 MB) */
-export const upload = httpHandler(async (req, deps) => json(201, await uploadDirect(deps, req)));
+export const upload = httpHandler(async (req, deps) => json(201, await uploadDirect(deps, { mediaType: mediaType(req), name: req.query.name, overwrite: req.query.overwrite, body: req.body })));
 
 /** POST /api/images/uploads/ {name} → a presigned PUT URL for bigger files */
 export const startLarge = httpHandler(async (req, deps) => json(201, await startUpload(deps, jsonBody(req))));

@@ -6,10 +6,10 @@
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DASHBOARD_DIST } from '../handlers/dashboard';
 
 const ROOT = path.resolve(__dirname, '..');
 const SRC = path.join(ROOT, 'dashboard', 'src');
-export const DASHBOARD_DIST = path.join(ROOT, 'dashboard', 'dist');
 
 export async function buildDashboard(): Promise<{ bytes: Record<string, number> }> {
   mkdirSync(DASHBOARD_DIST, { recursive: true });

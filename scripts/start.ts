@@ -3,9 +3,12 @@
  *   1. checks the ports it needs are free (a clear message if not),
  *   2. Redis at REDIS_URL, or a private redis-server when nothing answers there,
  *   3. the embedded AWS emulator (fauxqs) unless AWS_ENDPOINT_URL points elsewhere,
- *   4. queues, bucket and sample images, created idempotently,
- *   5. serverless-offline serving the API,
- * then prints where everything is, and stops what it started on Ctrl-C / SIGTERM.
+ *   4. queues, bucket and sample images, created idempotently; with the embedded emulator,
+ *      Redis keys an earlier run left under REDIS_PREFIX are cleared (unless KEEP_HISTORY),
+ *   5. serverless-offline serving the API, then the workers in WORKERS,
+ *   6. the stack's endpoints written to STACK_STATE_FILE for `npm run worker` to join,
+ * then prints where everything is, and stops what it started on Ctrl-C / SIGTERM. A reaper
+ * process (scripts/local/reaper.mjs) stops it all if this process is killed outright.
  */
 import path from 'node:path';
 import Redis from 'ioredis';

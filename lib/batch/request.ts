@@ -2,7 +2,7 @@
 import type { Config } from '../core/config';
 import { ValidationError } from '../core/errors';
 import { parseFilterSteps, type FilterStep } from '../filters/request';
-import { validateImageName } from '../images/source';
+import { validateImageList } from '../images/source';
 import { optionalNumberInRange, rejectUnknownFields } from '../core/validate';
 import { STRATEGIES, type Strategy } from './strategies';
 
@@ -26,10 +26,7 @@ export function parseBatchRequest(body: Record<string, unknown>, cfg: Config, op
   const max = cfg.processing.maxBatchImages;
   let images: string[] | undefined;
   if (body.images !== undefined) {
-    if (!Array.isArray(body.images) || body.images.length === 0 || body.images.length > max) {
-      throw new ValidationError(`images must be a list of 1 to ${max} image names (GET /api/image/info/ lists them)`, { field: 'images' });
-    }
-    images = body.images.map((n, i) => validateImageName(n, `images[${i}]`));
+    images = validateImageList(body.images, max, 'GET /api/image/info/ lists them');
   }
   const copies = optionalNumberInRange(body.copies, 'copies', 1, 1, MAX_COPIES, { integer: true });
   if (images && images.length * copies > max) {

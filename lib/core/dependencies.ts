@@ -8,7 +8,8 @@ import { AppError, DependencyUnavailableError } from './errors';
 
 export type DependencyName = 'redis' | 'sqs' | 's3';
 
-function httpStatus(e: unknown): number | undefined {
+/** The HTTP status an AWS SDK error carries, if any. */
+export function httpStatus(e: unknown): number | undefined {
   return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 

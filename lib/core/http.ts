@@ -86,10 +86,15 @@ export function parseEvent(event: APIGatewayProxyEventV2, requestId: string = ra
   };
 }
 
+/** The request's media type without parameters, lower case; '' when it sent none. */
+export function mediaType(req: Request): string {
+  return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
 /** Parses a JSON request body into an object, or explains what is wrong with it. */
 export function jsonBody(req: Request): Record<string, unknown> {
   if (req.body.length === 0) return {};
-  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  const type = mediaType(req) || 'application/json';
   if (type !== 'application/json') {
     throw new ValidationError(`body must be JSON sent with Content-Type: application/json (got ${type})`, { field: 'body' });
   }

@@ -1,6 +1,9 @@
 /** Request-value checks whose errors name the field and the allowed range. */
 import { ValidationError } from './errors';
 
+/** A lower-case RFC 4122 UUID, as randomUUID() makes for task and upload ids. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const DECIMAL = /^[+]?(\d+(\.\d*)?|\.\d+)$/;
 
 /**

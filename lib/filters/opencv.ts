@@ -1,5 +1,6 @@
 /**
- * Loads @techstark/opencv-js once per thread, defusing its traps (see ../shared/FACTS.md):
+ * Loads @techstark/opencv-js once per thread, defusing its traps (measured with 4.12.0-release.1,
+ * the pinned version; loading takes 0.1-0.3 s to require the 10.9 MB file plus ~0.1 s to init):
  * - the module object is a self-resolving thenable: awaiting or resolving it spins forever,
  *   so `then` is deleted before it goes near a promise and callers get it wrapped;
  * - on load it installs process-wide `unhandledRejection` (abort) and `uncaughtException`

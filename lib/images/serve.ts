@@ -1,29 +1,35 @@
-/** Request parsing and responses shared by the Day-1 image endpoints. */
+/**
+ * The image endpoints' domain: which image a request names, how long the slow endpoint
+ * waits, and whether an image is served inline or from storage. Plain values in and out;
+ * handlers/image.ts turns them into HTTP responses.
+ */
 import type { Clients } from '../core/clients';
-import { binary, json, type Request, type Response } from '../core/http';
-import { DEFAULT_IMAGE, headImage, presignImage, readImage, validateImageName } from './source';
 import { optionalNumberInRange } from '../core/validate';
+import { DEFAULT_IMAGE, headImage, presignImage, readImage, validateImageName } from './source';
 
 /** API Gateway caps a Lambda response at 6 MB (base64 included); bigger images get a redirect to S3. */
 export const MAX_INLINE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_SLOW_DELAY_S = 2;
 
-export function imageQuery(req: Request): string {
-  return req.query.name === undefined ? DEFAULT_IMAGE : validateImageName(req.query.name, 'name');
+export type ServedImage =
+  | { kind: 'inline'; name: string; bytes: Buffer; contentType: string }
+  | { kind: 'redirect'; name: string; bytes: number; location: string; reason: string };
+
+/** The `name` parameter, or the default sample when it is absent. */
+export function imageName(raw: string | undefined): string {
+  return raw === undefined ? DEFAULT_IMAGE : validateImageName(raw, 'name');
 }
 
-export function slowDelayS(req: Request, maxS: number): number {
-  return optionalNumberInRange(req.query.delay, 'delay', DEFAULT_SLOW_DELAY_S, 0, maxS, { unit: 'seconds' });
+export function slowDelayS(raw: string | undefined, maxS: number): number {
+  return optionalNumberInRange(raw, 'delay', DEFAULT_SLOW_DELAY_S, 0, maxS, { unit: 'seconds' });
 }
 
-export async function serveImage(deps: Clients, name: string, extraHeaders: Record<string, string> = {}): Promise<Response> {
+export async function serveImage(deps: Clients, name: string): Promise<ServedImage> {
   const head = await headImage(deps, name);
-  if ((head.ContentLength ?? 0) > MAX_INLINE_BYTES) {
-    const location = await presignImage(deps, name);
-    return json(307, { name, bytes: head.ContentLength, location, reason: `images over ${MAX_INLINE_BYTES} bytes are served from storage` }, { location, ...extraHeaders });
+  const size = head.ContentLength ?? 0;
+  if (size > MAX_INLINE_BYTES) {
+    return { kind: 'redirect', name, bytes: size, location: await presignImage(deps, name), reason: `images over ${MAX_INLINE_BYTES} bytes are served from storage` };
   }
   const { bytes, contentType } = await readImage(deps, name);
-  const res = binary(bytes, contentType, name);
-  res.headers = { ...res.headers, ...extraHeaders };
-  return res;
+  return { kind: 'inline', name, bytes, contentType };
 }

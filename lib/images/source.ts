@@ -7,7 +7,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp from 'sharp';
 import type { Clients } from '../core/clients';
-import { dependency } from '../core/dependencies';
+import { dependency, httpStatus } from '../core/dependencies';
 import { ImageRejectedError, NotFoundError, ValidationError } from '../core/errors';
 
 export const SOURCE_PREFIX = 'source/';
@@ -39,10 +39,21 @@ export function validateImageName(raw: unknown, field = 'name'): string {
   return raw;
 }
 
+/**
+ * A request's `images` list: 1 to max valid names, each error naming its index
+ * (images[2]). `hint` ends the message with what the list means for that endpoint.
+ */
+export function validateImageList(raw: unknown, max: number, hint: string): string[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > max) {
+    throw new ValidationError(`images must be a list of 1 to ${max} image names (${hint})`, { field: 'images' });
+  }
+  return raw.map((n, i) => validateImageName(n, `images[${i}]`));
+}
+
 /** An S3 error that means "no such object". */
 export function isMissing(e: unknown): boolean {
   const name = (e as Error)?.name;
-  return name === 'NoSuchKey' || name === 'NotFound' || (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
+  return name === 'NoSuchKey' || name === 'NotFound' || httpStatus(e) === 404;
 }
 
 /** Whether the bucket holds `key` (any key, not only under source/). */

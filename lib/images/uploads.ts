@@ -12,8 +12,8 @@ import sharp, { type Metadata } from 'sharp';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { ConflictError, ImageRejectedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
-import type { Request } from '../core/http';
 import { contentTypeFor, isMissing, objectExists, SOURCE_PREFIX, validateImageName } from './source';
+import { UUID } from '../core/validate';
 
 /**
  * A presigned upload URL lives 15 minutes, shorter than PRESIGN_TTL_S (for downloads):
@@ -24,7 +24,7 @@ const UPLOAD_URL_TTL_S = 900;
 
 export const MAX_DIRECT_UPLOAD_BYTES = 10 * 1024 * 1024;
 const STAGING_PREFIX = 'uploads/';
-const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UPLOAD_ID = UUID;
 
 /** sharp's format name → the extensions a file of that format may have. */
 const ALLOWED_FORMATS: Record<string, string[]> = {
@@ -76,18 +76,27 @@ function overwriteFlag(raw: string | undefined): boolean {
   throw new ValidationError('overwrite must be true or false', { field: 'overwrite' });
 }
 
-export async function uploadDirect(deps: Clients, req: Request) {
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+export interface DirectUpload {
+  /** The request's media type, without parameters, lower case ('' when absent). */
+  mediaType: string;
+  name: string | undefined;
+  overwrite: string | undefined;
+  body: Buffer;
+}
+
+export async function uploadDirect(deps: Clients, upload: DirectUpload) {
+  const type = upload.mediaType;
   if (type !== 'application/octet-stream') {
     // API Gateway passes image/* bodies through as text, which corrupts them.
     throw new UnsupportedMediaTypeError(`send the file as Content-Type: application/octet-stream (got ${type || 'none'})`, { field: 'content-type' });
   }
-  const name = validateImageName(req.query.name, 'name');
-  if (req.body.length === 0) throw new ValidationError('the body is empty: send the image bytes', { field: 'body' });
-  if (req.body.length > MAX_DIRECT_UPLOAD_BYTES) {
-    throw new PayloadTooLargeError(`body is ${req.body.length} bytes; direct uploads take at most ${MAX_DIRECT_UPLOAD_BYTES}: use POST /api/images/uploads/ for bigger files`, { field: 'body' });
+  const name = validateImageName(upload.name, 'name');
+  const body = upload.body;
+  if (body.length === 0) throw new ValidationError('the body is empty: send the image bytes', { field: 'body' });
+  if (body.length > MAX_DIRECT_UPLOAD_BYTES) {
+    throw new PayloadTooLargeError(`body is ${body.length} bytes; direct uploads take at most ${MAX_DIRECT_UPLOAD_BYTES}: use POST /api/images/uploads/ for bigger files`, { field: 'body' });
   }
-  return store(deps, name, req.body, overwriteFlag(req.query.overwrite));
+  return store(deps, name, body, overwriteFlag(upload.overwrite));
 }
 
 export async function startUpload(deps: Clients, body: Record<string, unknown>) {

@@ -7,8 +7,9 @@ import { ValidationError } from '../core/errors';
 import { parseFilterSteps } from '../filters/request';
 import { validateImageName } from '../images/source';
 import type { TaskMessage } from './store';
+import { UUID } from '../core/validate';
 
-const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TASK_ID = UUID;
 
 export function validateTaskId(raw: string | undefined): string {
   if (!raw || !TASK_ID.test(raw)) {

@@ -1,5 +1,5 @@
 /**
- * POST /api/process-batch/distributed/: validate like Day 2, record one task per image in
+ * POST /api/process-batch/distributed/: validate filters and images as the batch endpoints do, record one task per image in
  * Redis, send one message per task to the FIFO queue, answer at once. Each task is its own
  * MessageGroupId, so FIFO ordering never makes unrelated tasks wait for each other; the
  * task id is the deduplication id, so a retried send cannot enqueue a task twice.
@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { DependencyUnavailableError, ValidationError } from '../core/errors';
+import { DependencyUnavailableError } from '../core/errors';
 import { parseFilterSteps } from '../filters/request';
 import { rejectUnknownFields } from '../core/validate';
-import { DEFAULT_IMAGE, headImage, validateImageName } from '../images/source';
+import { DEFAULT_IMAGE, headImage, validateImageList } from '../images/source';
 import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
 import { createTasks, deleteTasks, type TaskMessage } from './store';
@@ -35,10 +35,7 @@ export function parseDistributedRequest(body: Record<string, unknown>) {
   const steps = parseFilterSteps(body.filters, body.filter_params);
   let images = [DEFAULT_IMAGE];
   if (body.images !== undefined) {
-    if (!Array.isArray(body.images) || body.images.length === 0 || body.images.length > MAX_TASKS_PER_SUBMISSION) {
-      throw new ValidationError(`images must be a list of 1 to ${MAX_TASKS_PER_SUBMISSION} image names (one task each)`, { field: 'images' });
-    }
-    images = body.images.map((n, i) => validateImageName(n, `images[${i}]`));
+    images = validateImageList(body.images, MAX_TASKS_PER_SUBMISSION, 'one task each');
   }
   return { steps, images };
 }

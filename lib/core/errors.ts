@@ -27,11 +27,6 @@ export class NotFoundError extends AppError {
   readonly code = 'not_found';
 }
 
-export class MethodNotAllowedError extends AppError {
-  readonly status = 405;
-  readonly code = 'method_not_allowed';
-}
-
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
   readonly code = 'payload_too_large';
@@ -55,10 +50,6 @@ export class DependencyUnavailableError extends AppError {
 export class InternalError extends AppError {
   readonly status = 500;
   readonly code = 'internal_error';
-}
-
-export function isAppError(e: unknown): e is AppError {
-  return e instanceof AppError;
 }
 
 /** The bytes are not an image we accept (undecodable, too many pixels, too large). */

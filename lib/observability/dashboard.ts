@@ -11,6 +11,9 @@ import { workersStatus } from '../tasks/status';
 export const RECENT_TASKS = 200;
 const TIMELINE_BUCKET_S = 15;
 const TIMELINE_SPAN_S = 600;
+/** Points on the processing-time chart and rows in the recent-tasks table. */
+const PROCESSING_SAMPLES = 100;
+const RECENT_ROWS = 50;
 
 export function summariseTasks(tasks: TaskRecord[], now = Date.now()) {
   const completed = tasks.filter((t) => t.status === 'completed' && t.processing_ms !== null);
@@ -30,7 +33,7 @@ export function summariseTasks(tasks: TaskRecord[], now = Date.now()) {
   }
   return {
     processing: {
-      samples: completed.slice(0, 100).map((t) => ({ t: Date.parse(t.finished_at ?? t.queued_at) / 1000, ms: t.processing_ms! })).reverse(),
+      samples: completed.slice(0, PROCESSING_SAMPLES).map((t) => ({ t: Date.parse(t.finished_at ?? t.queued_at) / 1000, ms: t.processing_ms! })).reverse(),
       p50_ms: times.length ? percentileOf(times, 50) : null,
       p95_ms: times.length ? percentileOf(times, 95) : null,
       per_filter_mean_ms: Object.fromEntries([...perFilter].map(([f, v]) => [f, Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 10) / 10])),
@@ -47,6 +50,6 @@ export async function dashboardSnapshot(deps: Clients) {
     time: Date.now() / 1000,
     ...status,
     ...summariseTasks(tasks),
-    recent_tasks: tasks.slice(0, 50).map((t) => pickFields(t, TASK_SUMMARY_FIELDS)),
+    recent_tasks: tasks.slice(0, RECENT_ROWS).map((t) => pickFields(t, TASK_SUMMARY_FIELDS)),
   };
 }

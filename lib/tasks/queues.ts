@@ -32,7 +32,3 @@ export async function queueDepth(deps: Clients, url: string): Promise<{ visible:
   );
   return { visible: Number(r.Attributes?.ApproximateNumberOfMessages ?? 0), in_flight: Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
 }
-
-export function forgetQueueUrls(): void {
-  cache.clear();
-}

@@ -6,7 +6,7 @@ import { NotFoundError } from '../core/errors';
 import { validateTaskId } from './message';
 import { ROUTES, routeQueueName, routeQueueUrl } from './dispatch';
 import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from './queues';
-import { listWorkers, type WorkerView } from '../worker/registry';
+import { listWorkers, offlineAfterS, type WorkerView } from '../worker/registry';
 import { getTask, omitFields, outcomeTotals, pickFields, type TaskRecord } from './store';
 
 function canServe(w: WorkerView, filters: string[]): boolean {
@@ -90,7 +90,7 @@ export async function workersStatus(deps: Clients) {
         }
       : { name: deps.config.aws.queueName, visible: main.visible, in_flight: main.in_flight, dead_letter: dlq.visible + dlq.in_flight },
     tasks: totals,
-    heartbeat: { interval_s: deps.config.workers.heartbeatIntervalS, offline_after_s: deps.config.workers.heartbeatIntervalS * 3 },
+    heartbeat: { interval_s: deps.config.workers.heartbeatIntervalS, offline_after_s: offlineAfterS(deps) },
     dispatch: deps.config.dispatch.mode,
   };
 }

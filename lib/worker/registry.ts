@@ -46,9 +46,15 @@ const workerKey = (deps: Clients, id: string) => deps.key('worker', id);
 const aliveKey = (deps: Clients, id: string) => deps.key('worker', id, 'alive');
 const workersKey = (deps: Clients) => deps.key('workers');
 
-function ttlS(deps: Clients) {
-  return deps.config.workers.heartbeatIntervalS * 3;
+/** Missed heartbeats after which a worker counts as offline. */
+export const MISSED_BEATS_OFFLINE = 3;
+
+/** Seconds without a heartbeat after which a worker is offline (its alive key's TTL). */
+export function offlineAfterS(deps: Clients): number {
+  return deps.config.workers.heartbeatIntervalS * MISSED_BEATS_OFFLINE;
 }
+
+const ttlS = offlineAfterS;
 
 export async function registerWorker(deps: Clients, w: WorkerIdentity): Promise<void> {
   const now = new Date().toISOString();

@@ -77,3 +77,12 @@ test('the dead-letter sweeper runs as a scheduled function every minute', () => 
   expect(JSON.stringify(rules[0].Targets)).toContain('SweeperLambdaFunction');
   expect(template.Resources.SweeperLambdaFunction.Properties.Handler).toBe('handlers/worker.sweep');
 });
+
+test('the task queue and the functions agree on visibility timeout and deliveries before the DLQ', () => {
+  const queue = template.Resources.TaskQueue.Properties;
+  const env = template.Resources.Worker1LambdaFunction.Properties.Environment.Variables;
+  expect(queue.VisibilityTimeout).toBe(360);
+  expect(queue.RedrivePolicy.maxReceiveCount).toBe(3);
+  expect(env.VISIBILITY_TIMEOUT_S).toBe(String(queue.VisibilityTimeout));
+  expect(env.MAX_RECEIVE_COUNT).toBe(String(queue.RedrivePolicy.maxReceiveCount));
+});

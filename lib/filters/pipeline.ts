@@ -8,7 +8,9 @@ import { threadId } from 'node:worker_threads';
 import sharp, { type Sharp } from 'sharp';
 import { ImageRejectedError } from '../core/errors';
 import { round } from '../core/numbers';
-import { FILTERS, rawInput, runOpenCv, toRaw, type RawImage } from './registry';
+import { FILTERS, type FilterParams } from './registry';
+import { runOpenCv, type OpenCvOp } from './opencv-executor';
+import { rawInput, toRaw, type RawImage } from './raw';
 import type { FilterStep } from './request';
 
 // One libvips thread per image. Workers and pool threads already run one image per core, so
@@ -81,6 +83,20 @@ export async function encodeJpeg(img: RawImage, quality: number): Promise<Buffer
   return jpeg(rawInput(img), img.channels, quality).toBuffer();
 }
 
+function opencvOp(step: FilterStep): OpenCvOp {
+  return (cv, src, track) => FILTERS[step.name].opencvOp!(cv, src, step.params, track);
+}
+
+/**
+ * One filter over raw pixels, by the same operations processImage runs (without the decode
+ * and encode it shares with sharp filters at either end): what the filter tests measure.
+ */
+export async function applyFilter(img: RawImage, name: string, params: FilterParams): Promise<RawImage> {
+  const def = FILTERS[name];
+  if (def.sharpOp) return toRaw(def.sharpOp(rawInput(img), params));
+  return runOpenCv(img, [opencvOp({ name, params })]);
+}
+
 /**
  * Decode once, apply each step over raw pixels (so the request's order is the order
  * applied: one sharp pipeline would reorder operations), encode once. A sharp filter at
@@ -128,7 +144,7 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
       const run = steps.slice(i, j);
       img = await runOpenCv(
         img,
-        run.map((s) => (cv, src, track) => FILTERS[s.name].opencvOp!(cv, src, s.params, track)),
+        run.map(opencvOp),
         (k, stepMs) => filters.push({ name: run[k].name, ms: round(stepMs), includes: [] }),
       );
       i = j - 1;

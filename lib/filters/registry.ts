@@ -1,18 +1,12 @@
 /**
  * The filter registry: each filter's library, parameters (with defaults and ranges) and
- * implementation over raw pixels. Requests are validated against it, so every error names
+ * operation (a sharp pipeline step or an OpenCV operation on a Mat; lib/filters/pipeline.ts
+ * runs them, lib/filters/opencv-executor.ts runs the OpenCV ones). Requests are validated against it, so every error names
  * the filter, the parameter and the allowed range.
  */
-import sharp, { type FitEnum, type Sharp } from 'sharp';
-import { FilterFailedError, ValidationError } from '../core/errors';
-import { loadOpenCv, opencvErrorMessage, type OpenCv } from './opencv';
-
-export interface RawImage {
-  data: Buffer;
-  width: number;
-  height: number;
-  channels: 1 | 3;
-}
+import type { FitEnum, Sharp } from 'sharp';
+import { ValidationError } from '../core/errors';
+import type { OpenCv } from './opencv';
 
 export type ParamValue = number | string | boolean;
 export type FilterParams = Record<string, ParamValue>;
@@ -34,70 +28,19 @@ export interface FilterDef {
   sharpOp?: (pipeline: Sharp, p: FilterParams) => Sharp;
   /** OpenCV filters: the operation on a Mat, so consecutive OpenCV steps can share one trip into the WASM heap. */
   opencvOp?: (cv: OpenCv, src: any, p: FilterParams, track: <T>(m: T) => T) => { mat: any; channels: 1 | 3 };
-  /** Raw pixels in, raw pixels out. */
-  apply: (img: RawImage, p: FilterParams) => Promise<RawImage>;
 }
 
-/** Defines a sharp filter from its operation; `apply` runs it over raw pixels. */
-function sharpFilter(def: Omit<FilterDef, 'apply' | 'library' | 'bound'> & { sharpOp: NonNullable<FilterDef['sharpOp']> }): FilterDef {
-  return { ...def, library: 'sharp', bound: 'io', apply: (img, p) => toRaw(def.sharpOp(rawInput(img), p)) };
+/** A filter libvips runs (sharp): its work happens on libuv's threadpool, off the JS thread. */
+function sharpFilter(def: Omit<FilterDef, 'library' | 'bound'> & { sharpOp: NonNullable<FilterDef['sharpOp']> }): FilterDef {
+  return { ...def, library: 'sharp', bound: 'io' };
 }
 
 export const MAX_OUTPUT_PIXELS = 50_000_000;
 const RESIZE_FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
 
-export function rawInput(img: RawImage) {
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
-}
-
-export async function toRaw(pipeline: Sharp): Promise<RawImage> {
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels as 1 | 3 };
-}
-
-/** One OpenCV operation on a Mat in the WASM heap; `track` registers Mats to delete afterwards. */
-export type OpenCvOp = (cv: OpenCv, src: any, track: <T>(m: T) => T) => { mat: any; channels: 1 | 3 };
-
-/**
- * Runs OpenCV operations one after another on Mats that stay in the WASM heap: one copy in,
- * one copy out, every Mat deleted. A chain like [sharpen, edges] thus skips a 25 MB copy out
- * and back in at 4K (~12% of its time). `timed(i, ms)` reports each operation; the copy in
- * counts to the first and the copy out to the last.
- */
-export async function runOpenCv(img: RawImage, ops: OpenCvOp[], timed?: (i: number, ms: number) => void): Promise<RawImage> {
-  const { cv } = await loadOpenCv();
-  const mats: any[] = [];
-  const track = <T>(m: T): T => {
-    mats.push(m);
-    return m;
-  };
-  try {
-    let t = performance.now();
-    let cur = track(new cv.Mat(img.height, img.width, img.channels === 3 ? cv.CV_8UC3 : cv.CV_8UC1));
-    cur.data.set(img.data);
-    let channels = img.channels;
-    let out: RawImage | undefined;
-    for (const [i, op] of ops.entries()) {
-      ({ mat: cur, channels } = op(cv, cur, track));
-      // mat.data is a view into the WASM heap, which may move when it grows: copy before delete.
-      if (i === ops.length - 1) out = { data: Buffer.from(cur.data), width: img.width, height: img.height, channels };
-      timed?.(i, performance.now() - t);
-      t = performance.now();
-    }
-    return out ?? img;
-  } catch (e) {
-    // A thrown number is a cv::Exception: deterministic for these pixels and parameters.
-    // Anything else (the WASM heap failing to grow, a bug) may pass on another try.
-    if (typeof e === 'number') throw new FilterFailedError(`OpenCV failed: ${opencvErrorMessage(cv, e)}`);
-    throw new Error(`OpenCV failed: ${opencvErrorMessage(cv, e)}`, { cause: e });
-  } finally {
-    for (const m of mats) m.delete();
-  }
-}
-
-/** Defines an OpenCV filter from its operation; `apply` runs it alone over raw pixels. */
-function opencvFilter(def: Omit<FilterDef, 'apply' | 'library' | 'bound'> & { opencvOp: NonNullable<FilterDef['opencvOp']> }): FilterDef {
-  return { ...def, library: 'opencv', bound: 'cpu', apply: (img, p) => runOpenCv(img, [(cv, src, track) => def.opencvOp(cv, src, p, track)]) };
+/** A filter OpenCV.js runs: WebAssembly on the JS thread, so only more threads overlap it. */
+function opencvFilter(def: Omit<FilterDef, 'library' | 'bound'> & { opencvOp: NonNullable<FilterDef['opencvOp']> }): FilterDef {
+  return { ...def, library: 'opencv', bound: 'cpu' };
 }
 
 export const FILTERS: Record<string, FilterDef> = {

@@ -2,7 +2,7 @@
 // runOpenCv). Sharing must not change a single pixel, lose a step's timing or leak Mats.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { decode, DEFAULT_LIMITS, encodeJpeg, processImage } from '../../lib/filters/pipeline';
+import { applyFilter, decode, DEFAULT_LIMITS, encodeJpeg, processImage } from '../../lib/filters/pipeline';
 import { loadOpenCv } from '../../lib/filters/opencv';
 import { FILTERS } from '../../lib/filters/registry';
 import { parseFilterSteps } from '../../lib/filters/request';
@@ -12,7 +12,7 @@ const EDGES = { low_threshold: 50, high_threshold: 150, pre_blur: true };
 
 test('[sharpen, edges] in one OpenCV run equals the two filters applied one by one', async () => {
   const img = await decode(SAMPLE, DEFAULT_LIMITS);
-  const separate = await FILTERS.edges.apply(await FILTERS.sharpen.apply(img, { strength: 1 }), EDGES);
+  const separate = await applyFilter(await applyFilter(img, 'sharpen', { strength: 1 }), 'edges', EDGES);
   const chained = await processImage(SAMPLE, parseFilterSteps(['sharpen', 'edges'], {}));
   expect(chained.output.equals(await encodeJpeg(separate, DEFAULT_LIMITS.jpegQuality))).toBe(true);
   expect([chained.width, chained.height, chained.channels]).toEqual([3840, 2160, 1]);
@@ -38,7 +38,7 @@ test('no Mat leaks across chained runs: the WASM heap stays the same size', asyn
 test('an OpenCV error inside a chain is reported as text and frees the Mats', async () => {
   const { cv } = await loadOpenCv();
   const img = await decode(SAMPLE, DEFAULT_LIMITS);
-  const { runOpenCv } = await import('../../lib/filters/registry');
+  const { runOpenCv } = await import('../../lib/filters/opencv-executor');
   const heap = cv.HEAPU8.length;
   const failing = () =>
     runOpenCv(img, [

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError, FilterFailedError } from '../../lib/core/errors';
 import { decode, DEFAULT_LIMITS } from '../../lib/filters/pipeline';
-import { runOpenCv } from '../../lib/filters/registry';
+import { runOpenCv } from '../../lib/filters/opencv-executor';
 
 const SAMPLE = readFileSync(path.join(__dirname, '..', '..', 'static', 'sample_4k.jpg'));
 

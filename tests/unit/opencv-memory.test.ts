@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { decode, DEFAULT_LIMITS } from '../../lib/filters/pipeline';
+import { applyFilter, decode, DEFAULT_LIMITS } from '../../lib/filters/pipeline';
 import { loadOpenCv } from '../../lib/filters/opencv';
-import { FILTERS } from '../../lib/filters/registry';
 
 const SAMPLE = readFileSync(path.join(__dirname, '..', '..', 'static', 'sample_4k.jpg'));
 
@@ -19,7 +18,7 @@ test('OpenCV loads without hanging or leaving process-wide handlers', async () =
 test('no Mat leaks: the WASM heap stays the same size over many 4K sharpen+edges runs', async () => {
   const { cv } = await loadOpenCv();
   const img = await decode(SAMPLE, DEFAULT_LIMITS);
-  const once = async () => FILTERS.edges.apply(await FILTERS.sharpen.apply(img, { strength: 1 }), { low_threshold: 50, high_threshold: 150, pre_blur: true });
+  const once = async () => applyFilter(await applyFilter(img, 'sharpen', { strength: 1 }), 'edges', { low_threshold: 50, high_threshold: 150, pre_blur: true });
   await once();
   const heapAfterWarmup = cv.HEAPU8.length;
   let last;

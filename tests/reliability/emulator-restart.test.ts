@@ -10,7 +10,7 @@ import { scenarioStack, submit, taskStatus, workersStatus } from '../helpers/wor
 
 const scenario = scenarioStack(
   'emulator-restart',
-  { EMULATOR_RESTART_DELAY_MS: '3000', DEPENDENCY_TIMEOUT_MS: '1000', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '3', MAX_RECEIVE_COUNT: '20' },
+  { EMULATOR_RESTART_DELAY_MS: '3000', DEPENDENCY_TIMEOUT_MS: '1000', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '3' },
   ['worker-3'],
 );
 

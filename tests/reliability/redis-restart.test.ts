@@ -16,7 +16,7 @@ beforeAll(async () => {
   redis = await privateRedis('redis-restart');
   await redis.start();
   stack = await startStack(
-    { REDIS_URL: redis.url, REDIS_AUTOSTART: '0', DEPENDENCY_TIMEOUT_MS: '1000', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '3', MAX_RECEIVE_COUNT: '20' },
+    { REDIS_URL: redis.url, REDIS_AUTOSTART: '0', DEPENDENCY_TIMEOUT_MS: '1000', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '3' },
     'redis-restart',
   );
   workers.push(await startWorker(stack, 'worker-3'));

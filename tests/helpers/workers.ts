@@ -60,7 +60,7 @@ export async function submit(stack: StackInfo, body: unknown): Promise<string[]>
   return res.body.task_ids;
 }
 
-export async function taskStatus(stack: StackInfo, id: string) {
+export async function fetchTaskStatus(stack: StackInfo, id: string) {
   const res = await getJson(`${stack.url}/api/task/${id}/status/`);
   if (res.status !== 200) throw new Error(`status of ${id} answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body;
@@ -68,14 +68,14 @@ export async function taskStatus(stack: StackInfo, id: string) {
 
 export function waitForTask(stack: StackInfo, id: string, done: (t: any) => boolean, timeoutMs = 30_000) {
   return waitFor(`task ${id}`, timeoutMs, async () => {
-    const t = await taskStatus(stack, id);
+    const t = await fetchTaskStatus(stack, id);
     return done(t) ? t : undefined;
   }, 100);
 }
 
 export const terminal = (t: { status: string }) => t.status === 'completed' || t.status === 'failed';
 
-export async function workersStatus(stack: StackInfo) {
+export async function fetchWorkersStatus(stack: StackInfo) {
   return (await getJson(`${stack.url}/api/workers/status/`)).body;
 }
 

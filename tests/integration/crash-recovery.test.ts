@@ -1,6 +1,6 @@
 // A worker killed with SIGKILL mid-task: the message reappears after the visibility
 // timeout and another capable worker completes the task; nothing is lost.
-import { scenarioStack, submit, taskStatus, terminal, waitForTask } from '../helpers/workers';
+import { scenarioStack, submit, fetchTaskStatus, terminal, waitForTask } from '../helpers/workers';
 
 const scenario = scenarioStack('crash-recovery', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '4' }, ['worker-2', 'worker-3']);
 const workers = scenario.workers;
@@ -13,7 +13,7 @@ test('SIGKILL mid-task: another worker completes it on attempt 2', async () => {
   expect(await victim.stop('SIGKILL')).toBe('SIGKILL');
 
   // Still in flight until the visibility timeout: it says who had it.
-  const meanwhile = await taskStatus(scenario.stack, id);
+  const meanwhile = await fetchTaskStatus(scenario.stack, id);
   expect(['processing', 'pending']).toContain(meanwhile.status);
 
   const done = await waitForTask(scenario.stack, id, terminal, 40_000);
@@ -32,7 +32,7 @@ test('SIGTERM mid-task is graceful: the worker finishes the task, deregisters an
   const [id] = await submit(scenario.stack, { filters: ['sharpen', 'sharpen', 'edges'] });
   await waitForTask(scenario.stack, id, (t) => t.status === 'processing', 20_000);
   expect(await survivor.stop('SIGTERM')).toBe(0);
-  const done = await taskStatus(scenario.stack, id);
+  const done = await fetchTaskStatus(scenario.stack, id);
   expect(done).toMatchObject({ status: 'completed', worker_id: survivor.id, attempts: 1 });
   expect(survivor.output()).toMatch(/finishing the current task then stopping[\s\S]*stopped/);
 }, 60_000);

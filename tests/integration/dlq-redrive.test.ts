@@ -2,7 +2,7 @@
 // listed and redriven, and then completes.
 import { getJson } from '../helpers/shared-stack';
 import { postJson } from '../helpers/batch';
-import { scenarioStack, startWorker, submit, taskStatus, terminal, waitForTask, workersStatus } from '../helpers/workers';
+import { scenarioStack, startWorker, submit, fetchTaskStatus, terminal, waitForTask, fetchWorkersStatus } from '../helpers/workers';
 import { waitFor } from '../../scripts/local/processes';
 import { sleep } from '../../lib/core/time';
 
@@ -17,7 +17,7 @@ test('dead-lettered by a crash, listed, redriven, completed', async () => {
 
   // Its one delivery is used up: SQS dead-letters it, and the status says so.
   const dead = await waitFor('dead letter', 30_000, async () => {
-    const q = (await workersStatus(scenario.stack)).queue;
+    const q = (await fetchWorkersStatus(scenario.stack)).queue;
     return q.dead_letter >= 1 ? q : undefined;
   }, 250);
   expect(dead.dead_letter).toBe(1);
@@ -37,9 +37,9 @@ test('dead-lettered by a crash, listed, redriven, completed', async () => {
 
   const done = await waitForTask(scenario.stack, id, terminal, 30_000);
   expect(done).toMatchObject({ status: 'completed', worker_id: 'worker-3', attempts: 2 });
-  const status = await workersStatus(scenario.stack);
+  const status = await fetchWorkersStatus(scenario.stack);
   expect(status.queue.dead_letter).toBe(0);
   // The failure was undone, so the task counts once.
   expect(status.tasks).toMatchObject({ completed: 1, failed: 0, failed_by_type: { worker_failure: 0 } });
-  expect((await taskStatus(scenario.stack, id)).failure_type).toBeUndefined();
+  expect((await fetchTaskStatus(scenario.stack, id)).failure_type).toBeUndefined();
 }, 120_000);

@@ -1,5 +1,5 @@
 import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, workersStatus } from '../helpers/workers';
+import { startWorker, fetchWorkersStatus } from '../helpers/workers';
 import { waitFor } from '../../scripts/local/processes';
 
 let stack: RunningStack;
@@ -9,7 +9,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => stack?.stop());
 
-const view = async (id: string) => (await workersStatus(stack)).workers.find((w: { id: string }) => w.id === id);
+const view = async (id: string) => (await fetchWorkersStatus(stack)).workers.find((w: { id: string }) => w.id === id);
 
 test('a killed worker turns offline after 3 missed heartbeats; a stopped one says stopped', async () => {
   const [w1, w2] = await Promise.all([startWorker(stack, 'worker-1'), startWorker(stack, 'worker-2')]);
@@ -29,7 +29,7 @@ test('a killed worker turns offline after 3 missed heartbeats; a stopped one say
 
   expect(await w2.stop('SIGTERM')).toBe(0);
   expect(await view('worker-2')).toMatchObject({ alive: false, status: 'stopped' });
-  const status = await workersStatus(stack);
+  const status = await fetchWorkersStatus(stack);
   expect(status.summary).toMatchObject({ total: 2, alive: 0, offline: 2 });
   expect(status.heartbeat).toEqual({ interval_s: 1, offline_after_s: 3 });
 }, 60_000);

@@ -7,7 +7,7 @@ import { deadLetterQueueUrl, taskQueueUrl } from '../../lib/tasks/queues';
 import { createTasks } from '../../lib/tasks/store';
 import { parseFilterSteps } from '../../lib/filters/request';
 import { stackClients } from '../helpers/shared-stack';
-import { scenarioStack, terminal, waitForTask, workersStatus } from '../helpers/workers';
+import { scenarioStack, terminal, waitForTask, fetchWorkersStatus } from '../helpers/workers';
 import { sleep } from '../../lib/core/time';
 
 const scenario = scenarioStack('poison', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '1', MAX_RECEIVE_COUNT: '2' }, ['worker-3']);
@@ -35,9 +35,9 @@ test('a corrupt message is retried, dead-lettered, and its task marked worker_fa
   const deadline = Date.now() + 20_000;
   while ((await inDlq()) < 1 && Date.now() < deadline) await sleep(250);
   expect(await inDlq()).toBe(1);
-  expect((await workersStatus(scenario.stack)).queue.dead_letter).toBe(1);
+  expect((await fetchWorkersStatus(scenario.stack)).queue.dead_letter).toBe(1);
   const peek = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, VisibilityTimeout: 0 }));
   expect(JSON.parse(peek.Messages![0].Body!).task_id).toBe(id);
-  expect((await workersStatus(scenario.stack)).tasks.failed_by_type.worker_failure).toBe(1);
+  expect((await fetchWorkersStatus(scenario.stack)).tasks.failed_by_type.worker_failure).toBe(1);
   await closeClients(deps);
 }, 60_000);

@@ -5,7 +5,7 @@ import { closeClients } from '../../lib/core/clients';
 import { fetchResult } from '../helpers/batch';
 import { stackClients } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, submit, taskStatus, waitForTask, terminal, type WorkerProcess } from '../helpers/workers';
+import { startWorker, submit, fetchTaskStatus, waitForTask, terminal, type WorkerProcess } from '../helpers/workers';
 import { sleep } from '../../lib/core/time';
 
 let stack: RunningStack;
@@ -22,7 +22,7 @@ afterAll(async () => {
 test('worker failure: with no worker the task stays pending, then a starting worker processes it', async () => {
   const [id] = await submit(stack, { filters: ['resize'] });
   await sleep(1500);
-  const waiting = await taskStatus(stack, id);
+  const waiting = await fetchTaskStatus(stack, id);
   expect({ status: waiting.status, explanation: waiting.explanation }).toEqual({ status: 'pending', explanation: 'No workers available to process task' });
   expect(waiting.attempts).toBe(0);
 
@@ -58,7 +58,7 @@ test('job failure: worker-1 takes a sharpen task it cannot handle; the task fail
   expect(t.result).toBeNull();
   // Lost for good: its message was deleted, nothing is left to redeliver.
   await sleep(1500);
-  expect((await taskStatus(stack, id)).attempts).toBe(1);
+  expect((await fetchTaskStatus(stack, id)).attempts).toBe(1);
 }, 60_000);
 
 test('an undecodable image fails at once as a job failure with the reason, and is not retried', async () => {
@@ -70,6 +70,6 @@ test('an undecodable image fails at once as a job failure with the reason, and i
   expect(t).toMatchObject({ status: 'failed', failure_type: 'job_failure', failure_reason: 'image_rejected', attempts: 1 });
   expect(t.error).toMatch(/could not be decoded/);
   await sleep(2500);
-  expect((await taskStatus(stack, id)).attempts).toBe(1);
+  expect((await fetchTaskStatus(stack, id)).attempts).toBe(1);
   await closeClients(deps);
 }, 60_000);

@@ -1,5 +1,5 @@
 // The seed's "Testing Worker Specialization": worker-3 stopped, five sharpen tasks sent at once.
-import { scenarioStack, submit, terminal, waitForTask, workersStatus } from '../helpers/workers';
+import { scenarioStack, submit, terminal, waitForTask, fetchWorkersStatus } from '../helpers/workers';
 
 const scenario = scenarioStack('specialisation', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1' }, ['worker-1', 'worker-2', 'worker-3']);
 const workers = scenario.workers;
@@ -8,7 +8,7 @@ test('with worker-3 stopped, sharpen tasks fail on worker-1 and complete on work
   const worker3 = workers.find((w) => w.id === 'worker-3')!;
   expect(await worker3.stop('SIGTERM')).toBe(0);
   expect(worker3.output()).toMatch(/worker-3 stopped/);
-  const before = await workersStatus(scenario.stack);
+  const before = await fetchWorkersStatus(scenario.stack);
   expect(before.workers.find((w: { id: string }) => w.id === 'worker-3')).toMatchObject({ alive: false, status: 'stopped' });
 
   const ids = (await Promise.all(Array.from({ length: 5 }, () => submit(scenario.stack, { filters: ['sharpen'] })))).flat();
@@ -27,7 +27,7 @@ test('with worker-3 stopped, sharpen tasks fail on worker-1 and complete on work
   expect(failed.length).toBeGreaterThanOrEqual(1);
   expect(completed.length).toBeGreaterThanOrEqual(1);
 
-  const after = await workersStatus(scenario.stack);
+  const after = await fetchWorkersStatus(scenario.stack);
   const byId = Object.fromEntries(after.workers.map((w: { id: string }) => [w.id, w]));
   expect(byId['worker-1'].failed).toBe(failed.length);
   expect(byId['worker-2'].processed).toBe(completed.length);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../../scripts/local/processes';
 import { startStack, ROOT, type RunningStack } from '../helpers/stack';
-import { submit, waitForTask, taskStatus, terminal } from '../helpers/workers';
+import { submit, waitForTask, fetchTaskStatus, terminal } from '../helpers/workers';
 
 const DEFAULT_STATE = path.join(ROOT, '.local', 'stack.json');
 const STACK_TRACE = /\n\s+at .+:\d+:\d+/;
@@ -54,7 +54,7 @@ test('a worker started in a clean shell joins the running stack and completes th
   expect(JSON.parse(readFileSync(DEFAULT_STATE, 'utf8')).pid).toBe(stack.pid);
 
   const [taskId] = await submit(stack, { filters: ['resize'] });
-  const waiting = await taskStatus(stack, taskId);
+  const waiting = await fetchTaskStatus(stack, taskId);
   expect(waiting).toMatchObject({ status: 'pending', explanation: 'No workers available to process task' });
 
   const worker = cleanShell('npm run -s worker -- worker-1');

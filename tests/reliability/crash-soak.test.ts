@@ -9,7 +9,8 @@ import { closeClients } from '../../lib/core/clients';
 import { fetchResult } from '../helpers/batch';
 import { stackClients } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, submit, taskStatus, workersStatus, type WorkerProcess } from '../helpers/workers';
+import { startWorker, submit, fetchTaskStatus, fetchWorkersStatus, type WorkerProcess } from '../helpers/workers';
+import { sleep } from '../../lib/core/time';
 
 const N = Number(process.env.SOAK_TASKS ?? 60);
 const MIX = [
@@ -36,7 +37,7 @@ test(`${N} tasks, a random worker SIGKILLed and restarted every 1.5-3 s: none lo
   let running = true;
   const killer = (async () => {
     while (running) {
-      await new Promise((r) => setTimeout(r, 1500 + Math.random() * 1500));
+      await sleep(1500 + Math.random() * 1500);
       if (!running) break;
       const ids = [...live.keys()];
       const victim = ids[Math.floor(Math.random() * ids.length)];
@@ -51,19 +52,19 @@ test(`${N} tasks, a random worker SIGKILLed and restarted every 1.5-3 s: none lo
   for (let i = 0; i < N; i += 10) {
     const batch = await Promise.all(Array.from({ length: Math.min(10, N - i) }, (_, j) => submit(stack, MIX[(i + j) % MIX.length])));
     ids.push(...batch.flat());
-    await new Promise((r) => setTimeout(r, pause));
+    await sleep(pause);
   }
 
   const deadline = Date.now() + 240_000;
   let finished: any[] = [];
   while (Date.now() < deadline) {
-    const t = (await workersStatus(stack)).tasks;
+    const t = (await fetchWorkersStatus(stack)).tasks;
     if (t.completed + t.failed >= N) break;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   running = false;
   await killer;
-  finished = await Promise.all(ids.map((id) => taskStatus(stack, id)));
+  finished = await Promise.all(ids.map((id) => fetchTaskStatus(stack, id)));
 
   const notTerminal = finished.filter((t) => t.status !== 'completed' && t.status !== 'failed');
   expect(notTerminal.map((t) => `${t.task_id} ${t.status}`)).toEqual([]);
@@ -93,7 +94,7 @@ test(`${N} tasks, a random worker SIGKILLed and restarted every 1.5-3 s: none lo
     expect([meta.width, meta.height]).toEqual([t.result.width, t.result.height]);
     expect(t.attempt_history.filter((a: { outcome?: string }) => a.outcome === 'completed')).toHaveLength(1);
   }
-  const status = await workersStatus(stack);
+  const status = await fetchWorkersStatus(stack);
   expect(status.tasks.completed).toBe(completed.length);
   expect(status.workers.reduce((a: number, w: { processed: number }) => a + w.processed, 0)).toBe(completed.length);
   const retried = finished.filter((t) => t.attempts > 1).length;

@@ -6,7 +6,7 @@ import { closeClients } from '../../lib/core/clients';
 import { waitFor } from '../../scripts/local/processes';
 import { fetchResult, postJson } from '../helpers/batch';
 import { getJson, stackClients } from '../helpers/shared-stack';
-import { scenarioStack, submit, taskStatus, workersStatus } from '../helpers/workers';
+import { scenarioStack, submit, fetchTaskStatus, fetchWorkersStatus } from '../helpers/workers';
 
 const scenario = scenarioStack(
   'emulator-restart',
@@ -17,7 +17,7 @@ const scenario = scenarioStack(
 test('nothing is lost when the emulator dies mid-run', async () => {
   const { stack } = scenario;
   const ids = (await Promise.all(Array.from({ length: 10 }, () => submit(stack, { filters: ['sharpen'] })))).flat();
-  await waitFor('some done', 30_000, async () => ((await workersStatus(stack)).tasks.completed >= 2 ? true : undefined), 100);
+  await waitFor('some done', 30_000, async () => ((await fetchWorkersStatus(stack)).tasks.completed >= 2 ? true : undefined), 100);
 
   const pids = [...stack.output().matchAll(/emulator pid (\d+)/g)].map((m) => Number(m[1]));
   process.kill(pids[pids.length - 1], 'SIGKILL');
@@ -33,7 +33,7 @@ test('nothing is lost when the emulator dies mid-run', async () => {
 
   await waitFor('emulator back', 30_000, async () => (/emulator back: resources recreated/.test(stack.output()) ? true : undefined), 200);
   const finished = await waitFor('all completed', 120_000, async () => {
-    const all = await Promise.all(ids.map((id) => taskStatus(stack, id)));
+    const all = await Promise.all(ids.map((id) => fetchTaskStatus(stack, id)));
     return all.every((t) => t.status === 'completed') ? all : undefined;
   }, 500);
 
@@ -43,6 +43,6 @@ test('nothing is lost when the emulator dies mid-run', async () => {
     expect([meta.width, meta.height]).toEqual([3840, 2160]);
   }
   await closeClients(deps);
-  expect((await workersStatus(stack)).tasks.completed).toBe(10);
+  expect((await fetchWorkersStatus(stack)).tasks.completed).toBe(10);
   expect((await getJson(`${stack.url}/api/health/`)).status).toBe(200);
 }, 240_000);

@@ -2,7 +2,8 @@
 // sheds load, refused with 429 and Retry-After — and every accepted task tracked to a
 // terminal state. LOAD_SUBMISSIONS sets the count.
 import { postJson } from '../helpers/batch';
-import { scenarioStack, taskStatus, workersStatus } from '../helpers/workers';
+import { scenarioStack, fetchTaskStatus, fetchWorkersStatus } from '../helpers/workers';
+import { sleep } from '../../lib/core/time';
 
 const N = Number(process.env.LOAD_SUBMISSIONS ?? 500);
 const scenario = scenarioStack('load', { DISPATCH_MODE: 'capability', HEARTBEAT_INTERVAL_S: '2', POLL_WAIT_S: '1' }, ['worker-1', 'worker-3']);
@@ -26,12 +27,12 @@ test(`${N} concurrent distributed submissions are all accepted and all reach a t
 
   const deadline = Date.now() + 240_000;
   while (Date.now() < deadline) {
-    const t = (await workersStatus(scenario.stack)).tasks;
+    const t = (await fetchWorkersStatus(scenario.stack)).tasks;
     if (t.completed + t.failed >= ids.length) break;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   const totalMs = performance.now() - t0;
-  const finished = await Promise.all(ids.map((id) => taskStatus(scenario.stack, id)));
+  const finished = await Promise.all(ids.map((id) => fetchTaskStatus(scenario.stack, id)));
   expect(finished.filter((t) => t.status !== 'completed' && t.status !== 'failed').length).toBe(0);
   const completed = finished.filter((t) => t.status === 'completed').length;
   expect(completed).toBe(ids.length);

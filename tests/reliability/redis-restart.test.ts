@@ -6,7 +6,8 @@ import { postJson } from '../helpers/batch';
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { getJson } from '../helpers/shared-stack';
 import { startStack, type RunningStack } from '../helpers/stack';
-import { startWorker, submit, taskStatus, workersStatus, type WorkerProcess } from '../helpers/workers';
+import { startWorker, submit, fetchTaskStatus, fetchWorkersStatus, type WorkerProcess } from '../helpers/workers';
+import { sleep } from '../../lib/core/time';
 
 let redis: PrivateRedis;
 let stack: RunningStack;
@@ -29,7 +30,7 @@ afterAll(async () => {
 
 test('tasks submitted before a Redis outage all complete after it; the API says 503 meanwhile', async () => {
   const ids = (await Promise.all(Array.from({ length: 12 }, () => submit(stack, { filters: ['sharpen'] })))).flat();
-  await waitFor('work under way', 20_000, async () => ((await workersStatus(stack)).tasks.completed >= 1 ? true : undefined), 100);
+  await waitFor('work under way', 20_000, async () => ((await fetchWorkersStatus(stack)).tasks.completed >= 1 ? true : undefined), 100);
 
   await redis.kill();
   const t0 = performance.now();
@@ -42,14 +43,14 @@ test('tasks submitted before a Redis outage all complete after it; the API says 
   expect(health.status).toBe(503);
   expect(health.body.failing).toEqual(['redis']);
   expect(performance.now() - t0).toBeLessThan(10_000);
-  await new Promise((r) => setTimeout(r, 2000)); // the worker meets the outage mid-run
+  await sleep(2000); // the worker meets the outage mid-run
 
   await redis.start();
   await waitFor('all tasks terminal', 120_000, async () => {
-    const all = await Promise.all(ids.map((id) => taskStatus(stack, id).catch(() => ({ status: 'unknown' }))));
+    const all = await Promise.all(ids.map((id) => fetchTaskStatus(stack, id).catch(() => ({ status: 'unknown' }))));
     return all.every((t) => t.status === 'completed' || t.status === 'failed') ? all : undefined;
   }, 500);
-  const finished = await Promise.all(ids.map((id) => taskStatus(stack, id)));
+  const finished = await Promise.all(ids.map((id) => fetchTaskStatus(stack, id)));
   expect(finished.map((t) => t.status)).toEqual(ids.map(() => 'completed'));
   expect(workers[0].child.exitCode).toBeNull();
   expect((await getJson(`${stack.url}/api/health/`)).status).toBe(200);

@@ -7,6 +7,7 @@ import uPlot from 'uplot';
 
 const POLL_MS = 2000;
 const QUEUE_HISTORY = 150; // 5 minutes at one sample per 2 s
+const QUEUE_WINDOW_S = (QUEUE_HISTORY * POLL_MS) / 1000;
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -42,11 +43,17 @@ let timesChart: uPlot;
 const queueData: number[][] = [[], [], [], []];
 
 function setupCharts() {
-  queueChart = chart($('#queue-chart'), [
-    { label: 'visible', stroke: '#1d4ed8', width: 2 },
-    { label: 'in flight', stroke: '#8a5a00', width: 2 },
-    { label: 'dead letter', stroke: '#b3261e', width: 2 },
-  ]);
+  queueChart = chart(
+    $('#queue-chart'),
+    [
+      { label: 'visible', stroke: '#1d4ed8', width: 2 },
+      { label: 'in flight', stroke: '#8a5a00', width: 2 },
+      { label: 'dead letter', stroke: '#b3261e', width: 2 },
+    ],
+    // Always the last 5 minutes up to the newest sample: fitted to the data, a few samples
+    // 2 s apart drew an axis of milliseconds (:31.000 ... :31.150).
+    { scales: { x: { time: true, range: (_u, _min, max) => [max - QUEUE_WINDOW_S, max] } } },
+  );
   outcomesChart = chart($('#outcomes-chart'), [
     { label: 'completed', stroke: '#0a7d32', fill: 'rgba(10,125,50,.15)', width: 2 },
     { label: 'failed', stroke: '#b3261e', fill: 'rgba(179,38,30,.15)', width: 2 },
@@ -161,6 +168,9 @@ async function tick() {
     for (const [i, v] of [now, q.visible, q.in_flight, q.dead_letter].entries()) queueData[i].push(v);
     if (queueData[0].length > QUEUE_HISTORY) for (const a of queueData) a.shift();
     queueChart.setData(queueData as uPlot.AlignedData);
+    // The window the axis shows, for people reading the page source and for the browser test.
+    const x = queueChart.scales.x;
+    if (x.min !== undefined && x.max !== undefined) $('#queue-chart').dataset.windowS = String(Math.round(x.max - x.min));
 
     const tot = s.tasks;
     $('#outcomes-now').textContent = `${tot.completed} completed · ${tot.failed} failed (job ${tot.failed_by_type.job_failure}, worker ${tot.failed_by_type.worker_failure}) · success rate ${tot.success_rate === null ? '—' : `${Math.round(tot.success_rate * 1000) / 10}%`}`;

@@ -63,6 +63,10 @@ test('the page loads its own bundled assets and shows the three workers alive', 
   await expect(card('worker-3').textContent()).resolves.toContain('all');
   await expect(page.locator('#live').textContent()).resolves.toMatch(/3\/3 workers alive/);
   await page.locator('#queue-chart canvas').waitFor();
+  // The queue chart's x-axis spans its 5-minute window from the first sample, not the few
+  // hundred milliseconds between the samples it has so far.
+  await page.locator('#queue-chart[data-window-s]').waitFor({ timeout: 10_000 });
+  expect(Number(await page.locator('#queue-chart').getAttribute('data-window-s'))).toBe(300);
   expect(errors).toEqual([]);
   expect(external).toEqual([]);
   await shot('01-workers-alive');

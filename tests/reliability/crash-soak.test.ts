@@ -73,7 +73,7 @@ test(`${N} tasks, a random worker SIGKILLed and restarted every 1.5-3 s: none lo
   process.stdout.write(`[soak] ${N} tasks, ${kills.length} kills so far: ${completed.length} completed, ${failed.length} failed\n`);
   // A worker crash is survived by redelivery: nothing may end failed (a dead-lettered task
   // ends failed/worker_failure), not only "terminal".
-  expect(failed.map((t) => `${t.task_id} ${t.failure_type}/${t.error_code ?? t.error?.code ?? ''} attempts=${t.attempts}`)).toEqual([]);
+  expect(failed.map((t) => `${t.task_id} ${t.failure_type}/${t.failure_reason} attempts=${t.attempts}`)).toEqual([]);
   expect(completed).toHaveLength(N);
   // Capability dispatch never sends a task to a worker that cannot run it.
   expect(finished.filter((t) => t.failure_type === 'job_failure')).toEqual([]);

@@ -28,6 +28,16 @@ import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } fro
 import { readLiveStackState, stackStatePath } from './local/stack-state';
 import { sleep } from '../lib/core/time';
 
+/** After a failed receive (emulator restarting, network): first pause, doubled up to the cap. */
+const RECEIVE_RETRY_FIRST_MS = 250;
+const RECEIVE_RETRY_MAX_MS = 5000;
+/**
+ * With several class queues (capability dispatch) the worker polls each without waiting,
+ * so it is not stuck in one queue's long poll while another has work; after a round with
+ * nothing anywhere it pauses this long, which bounds both idle latency and idle polling.
+ */
+const EMPTY_ROUND_PAUSE_MS = 200;
+
 /** The worker could not start; the one line printed says why and what to do. */
 const EXIT_STARTUP_FAILED = 2;
 
@@ -140,7 +150,7 @@ async function main() {
   ready = true;
   process.stdout.write(`[worker] ${worker.id} ready (pid ${process.pid}; capabilities: ${worker.all ? 'all' : worker.capabilities.join(', ')}; queues: ${queues.map((q) => q.name).join(', ')})\n`);
 
-  let backoffMs = 250;
+  let backoffMs = RECEIVE_RETRY_FIRST_MS;
   let turn = 0;
   let emptyInARow = 0;
   while (!stopping) {
@@ -148,7 +158,7 @@ async function main() {
     // One queue: long-poll it. Several: take turns without waiting, pause after an empty round.
     const queue = queues[turn++ % queues.length];
     if (queues.length > 1 && emptyInARow >= queues.length) {
-      await sleep(200);
+      await sleep(EMPTY_ROUND_PAUSE_MS);
       emptyInARow = 0;
     }
     try {
@@ -162,11 +172,11 @@ async function main() {
       );
       messages = res.Messages ?? [];
       emptyInARow = messages.length ? 0 : emptyInARow + 1;
-      backoffMs = 250;
+      backoffMs = RECEIVE_RETRY_FIRST_MS;
     } catch (e) {
       process.stderr.write(`[worker] ${worker.id}: receive failed (${(e as Error).message}); retrying in ${backoffMs} ms\n`);
       await sleep(backoffMs);
-      backoffMs = Math.min(backoffMs * 2, 5000);
+      backoffMs = Math.min(backoffMs * 2, RECEIVE_RETRY_MAX_MS);
       continue;
     }
     if (messages.length === 0) continue;

@@ -45,7 +45,7 @@ export function startMonitor() {
         delay_p50_ms: round(delay.percentile(50) / 1e6),
         delay_p99_ms: round(delay.percentile(99) / 1e6),
         delay_max_ms: round(delay.max / 1e6),
-        utilization: Math.round(elu.utilization * 1000) / 1000,
+        utilization: round(elu.utilization, 3),
       },
     };
   };

@@ -47,6 +47,16 @@ export class DependencyUnavailableError extends AppError {
   }
 }
 
+/**
+ * A filter failed for a reason outside the pixels and parameters (the WASM heap could not
+ * grow, a bug): another attempt, in a fresh process or with more memory, may succeed.
+ */
+export class FilterCrashedError extends AppError {
+  readonly status = 500;
+  readonly code = 'filter_crashed';
+  override readonly retryable = true;
+}
+
 export class InternalError extends AppError {
   readonly status = 500;
   readonly code = 'internal_error';

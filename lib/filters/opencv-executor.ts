@@ -1,5 +1,5 @@
 /** Runs OpenCV.js operations over raw pixels, keeping the WASM heap tidy. */
-import { FilterFailedError } from '../core/errors';
+import { FilterCrashedError, FilterFailedError } from '../core/errors';
 import { loadOpenCv, opencvErrorMessage, type OpenCv } from './opencv';
 import type { RawImage } from './raw';
 
@@ -37,7 +37,7 @@ export async function runOpenCv(img: RawImage, ops: OpenCvOp[], timed?: (i: numb
     // A thrown number is a cv::Exception: deterministic for these pixels and parameters.
     // Anything else (the WASM heap failing to grow, a bug) may pass on another try.
     if (typeof e === 'number') throw new FilterFailedError(`OpenCV failed: ${opencvErrorMessage(cv, e)}`);
-    throw new Error(`OpenCV failed: ${opencvErrorMessage(cv, e)}`, { cause: e });
+    throw new FilterCrashedError(`OpenCV failed: ${opencvErrorMessage(cv, e)}`, { cause: e });
   } finally {
     for (const m of mats) m.delete();
   }

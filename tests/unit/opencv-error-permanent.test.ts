@@ -3,7 +3,7 @@
 // sending it round the queue until it is dead-lettered.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppError, FilterFailedError } from '../../lib/core/errors';
+import { AppError, FilterCrashedError, FilterFailedError } from '../../lib/core/errors';
 import { decode, DEFAULT_LIMITS } from '../../lib/filters/pipeline';
 import { runOpenCv } from '../../lib/filters/opencv-executor';
 
@@ -25,9 +25,10 @@ test('a cv::Exception is a FilterFailedError, not retryable, with the OpenCV mes
   expect((e as Error).message).toMatch(/^OpenCV failed: .*(scn|channel|Invalid)/i);
 }, 60_000);
 
-test('an error that is not an OpenCV exception stays a plain Error, which a worker retries', async () => {
+test('an error that is not an OpenCV exception is a retryable FilterCrashedError, which a worker retries', async () => {
   const img = await decode(SAMPLE, DEFAULT_LIMITS);
   const e = await runOpenCv(img, [() => { throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded'); }]).catch((x: unknown) => x);
-  expect(e).not.toBeInstanceOf(AppError);
+  expect(e).toBeInstanceOf(FilterCrashedError);
+  expect((e as AppError).retryable).toBe(true);
   expect((e as Error).message).toMatch(/^OpenCV failed: WebAssembly.Memory.grow/);
 }, 60_000);

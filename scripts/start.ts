@@ -15,12 +15,11 @@ import Redis from 'ioredis';
 import { closeClients, createClients } from '../lib/core/clients';
 import { ConfigError, loadConfig, type Config } from '../lib/core/config';
 import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
-import { recoverAfterEmulatorLoss } from '../lib/tasks/recovery';
 import { provision } from './local/resources';
 import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startReaper, startService, stopService, waitFor, type Service } from './local/processes';
 import { removeStackState, stackStatePath, writeStackState } from './local/stack-state';
-import { sleep } from '../lib/core/time';
+import { startEmulator, superviseEmulator, type EmulatorHooks } from './local/emulator';
 
 const ROOT = path.resolve(__dirname, '..');
 const services: Service[] = [];
@@ -92,51 +91,26 @@ async function ensureRedis(cfg: Config): Promise<string> {
   return `${url} (private redis-server started by npm start, data kept in memory only)`;
 }
 
-async function startEmulatorProcess(host: string, port: number): Promise<Service> {
-  const svc = track(startService('emulator', process.execPath, [path.join(ROOT, 'scripts', 'emulator.mjs'), String(port), host], { cwd: ROOT }));
-  await waitFor('embedded emulator', 15_000, async () => ((await fetch(`http://${host}:${port}/health`)).ok ? true : undefined));
-  say(`emulator pid ${svc.child.pid}`);
-  return svc;
-}
+/** How the emulator's supervisor reports, and how its processes join what npm start stops. */
+const emulatorHooks: EmulatorHooks = {
+  say,
+  started: (svc, replaced) => {
+    track(svc);
+    if (replaced) services[services.indexOf(replaced)] = svc;
+    else services.push(svc);
+  },
+  stopping: () => shuttingDown,
+  gaveUp: (reason) => void shutdown(1, reason),
+};
 
 async function ensureEmulator(cfg: Config): Promise<{ endpoint: string; description: string; service?: Service; host?: string }> {
   if (cfg.aws.endpoint) return { endpoint: cfg.aws.endpoint, description: `${cfg.aws.endpoint} (AWS_ENDPOINT_URL)` };
   const host = cfg.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.http.host;
   const port = cfg.aws.emulatorPort;
   await ensurePortFree(host, port, 'EMULATOR_PORT', 'embedded AWS emulator');
-  const service = await startEmulatorProcess(host, port);
-  services.push(service);
+  const service = await startEmulator(host, port, emulatorHooks);
   const endpoint = `http://${host}:${port}`;
   return { endpoint, description: `${endpoint} (embedded fauxqs: SQS + S3 in memory)`, service, host };
-}
-
-/**
- * The embedded emulator keeps everything in memory: if it dies, start it again, recreate
- * queues, bucket and samples, and re-send from Redis what it forgot (lib/tasks/recovery.ts).
- */
-async function superviseEmulator(cfg: Config, stackCfg: Config, first: Service, host: string) {
-  let svc = first;
-  for (;;) {
-    const code = await svc.exited;
-    if (shuttingDown || svc.stopping) return;
-    if (cfg.aws.emulatorRestartDelayMs === 0) return void shutdown(1, `emulator exited (${code})`);
-    say(`emulator exited (${code}); restarting it in ${cfg.aws.emulatorRestartDelayMs} ms (the API answers 503 meanwhile)`);
-    await sleep(cfg.aws.emulatorRestartDelayMs);
-    if (shuttingDown) return;
-    const next = await startEmulatorProcess(host, cfg.aws.emulatorPort);
-    services[services.indexOf(svc)] = next;
-    svc = next;
-    const deps = createClients(stackCfg);
-    try {
-      await provision(deps);
-      const { resent, recomputed } = await recoverAfterEmulatorLoss(deps);
-      say(`emulator back: resources recreated; ${resent} unfinished task(s) re-sent, ${recomputed} lost result(s) being recomputed`);
-    } catch (e) {
-      say(`emulator back, but recovery failed: ${(e as Error).message}`);
-    } finally {
-      await closeClients(deps);
-    }
-  }
 }
 
 /** Deletes this prefix's keys (SCAN, not KEYS, so a big Redis is not blocked). */
@@ -246,7 +220,7 @@ async function main() {
     });
   }
   if (emulator.service) {
-    superviseEmulator(cfg, stackCfg, emulator.service, emulator.host!).catch((e) => void shutdown(EXIT_STARTUP_FAILED, `emulator supervision failed: ${(e as Error).message}`));
+    superviseEmulator(cfg, stackCfg, emulator.service, emulator.host!, emulatorHooks).catch((e) => void shutdown(EXIT_STARTUP_FAILED, `emulator supervision failed: ${(e as Error).message}`));
   }
 
   // Workers are separate processes (tsx as a loader, not its CLI, so the pid is the worker's own

@@ -1,6 +1,6 @@
 /** Child processes of the local stack: spawned with prefixed output, stopped in reverse order. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, createWriteStream, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { sleep } from '../../lib/core/time';
@@ -16,32 +16,65 @@ export interface Service {
 const COLORS = [36, 35, 33, 32, 34, 31];
 let colorIndex = 0;
 
-function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string, out: NodeJS.WritableStream, onLine?: (l: string) => void) {
+function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string | undefined, out: NodeJS.WritableStream, onLine?: (l: string) => void) {
   if (!stream) return;
   let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buf += chunk;
+  stream.on('data', (chunk: Buffer | string) => {
+    buf += chunk.toString();
     let i: number;
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       onLine?.(line);
-      if (line.trim()) out.write(`${prefix} ${line}\n`);
+      if (prefix !== undefined && line.trim()) out.write(`${prefix} ${line}\n`);
     }
   });
 }
 
-export function startService(name: string, command: string, args: string[], opts: SpawnOptions & { onLine?: (line: string) => void } = {}): Service {
-  const child = spawn(command, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-  const color = COLORS[colorIndex++ % COLORS.length];
-  const prefix = process.stdout.isTTY ? `\x1b[${color}m[${name}]\x1b[0m` : `[${name}]`;
-  prefixLines(child.stdout, prefix, process.stdout, opts.onLine);
-  prefixLines(child.stderr, prefix, process.stderr, opts.onLine);
+export interface Collected {
+  child: ChildProcess;
+  /** Everything the process printed so far (the last ~1 MB). */
+  output: () => string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+/**
+ * The one way this project spawns a process it supervises (npm start's services, the test
+ * stacks, workers and benches): stdout and stderr collected, optionally copied to a log
+ * file and/or echoed to this process's output with a prefix, line by line.
+ */
+export function spawnCollected(
+  command: string,
+  args: string[],
+  opts: SpawnOptions & { logFile?: string; echoPrefix?: string; onLine?: (line: string) => void } = {},
+): Collected {
+  const { logFile, echoPrefix, onLine, ...spawnOpts } = opts;
+  const child = spawn(command, args, { ...spawnOpts, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = logFile ? (mkdirSync(path.dirname(logFile), { recursive: true }), createWriteStream(logFile, { flags: 'a' })) : undefined;
+  let text = '';
+  const collect = (b: Buffer) => {
+    text += b.toString();
+    if (text.length > 2_000_000) text = text.slice(-1_000_000);
+    log?.write(b);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  if (echoPrefix !== undefined || onLine) {
+    prefixLines(child.stdout, echoPrefix, process.stdout, onLine);
+    prefixLines(child.stderr, echoPrefix, process.stderr, onLine);
+  }
   const exited = new Promise<number | string>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
     child.on('error', () => resolve('spawn-error'));
   });
+  return { child, output: () => text, exited };
+}
+
+export function startService(name: string, command: string, args: string[], opts: SpawnOptions & { onLine?: (line: string) => void } = {}): Service {
+  const color = COLORS[colorIndex++ % COLORS.length];
+  const prefix = process.stdout.isTTY ? `\x1b[${color}m[${name}]\x1b[0m` : `[${name}]`;
+  const { child, exited } = spawnCollected(command, args, { ...opts, echoPrefix: prefix });
   return { name, child, exited, stopping: false };
 }
 

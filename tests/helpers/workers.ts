@@ -1,64 +1,10 @@
-/** Worker processes for scenario tests: `npm run worker -- <id>` against a test stack. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import path from 'node:path';
-import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
+/** Scenario-test helpers over the shared harness (scripts/local/harness.ts): task and worker status over HTTP, and a stack per test file. */
+import { startStack, startWorker, type RunningStack, type StackInfo, type WorkerProcess } from '../../scripts/local/harness';
 import { waitFor } from '../../scripts/local/processes';
 import { getJson } from './shared-stack';
-import { ARTIFACTS, ROOT, startStack, type RunningStack, type StackInfo } from './stack';
-import { postJson } from './batch';
 
+export { stackEnv, startWorker, submit, type WorkerProcess } from '../../scripts/local/harness';
 
-export interface WorkerProcess {
-  id: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | string | null>;
-  stop: (signal?: NodeJS.Signals) => Promise<number | string | null>;
-}
-
-export function stackEnv(stack: StackInfo): Record<string, string> {
-  return { ...stack.env, AWS_ENDPOINT_URL: stack.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${stack.env.EMULATOR_PORT}` };
-}
-
-export async function startWorker(stack: StackInfo, id: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const log = createWriteStream(path.join(ARTIFACTS, `${path.basename(stack.logFile, '.log')}-${id}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'worker.ts'), id], {
-    cwd: ROOT,
-    env: { ...process.env, ...stackEnv(stack), ...IMAGE_PROCESS_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  const collect = (b: Buffer) => {
-    text += b.toString();
-    log.write(b);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
-  await Promise.race([
-    waitFor(`${id} ready`, 30_000, async () => (/ ready \(pid/.test(text) ? true : undefined), 100),
-    exited.then((c) => {
-      throw new Error(`${id} exited (${c}) before ready:\n${text}`);
-    }),
-  ]);
-  return {
-    id,
-    child,
-    output: () => text,
-    exited,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-}
-
-export async function submit(stack: StackInfo, body: unknown): Promise<string[]> {
-  const res = await postJson(`${stack.url}/api/process-batch/distributed/`, body);
-  if (res.status !== 202) throw new Error(`submission answered ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body.task_ids;
-}
 
 export async function fetchTaskStatus(stack: StackInfo, id: string) {
   const res = await getJson(`${stack.url}/api/task/${id}/status/`);

@@ -124,6 +124,10 @@ export function loadConfig(env: Env = process.env) {
        */
       mode: name(env, 'DISPATCH_MODE', 'fifo', /^(fifo|capability)$/, 'must be fifo or capability') as 'fifo' | 'capability',
     },
+    /** How long a task record (status, timings, result key) is kept in Redis after it is queued. */
+    taskTtlS: int(env, 'TASK_TTL_S', 7 * 24 * 3600, 60, 365 * 24 * 3600),
+    /** How long a worker's record (counts, last heartbeat) outlives its last heartbeat or registration. */
+    workerRecordTtlS: int(env, 'WORKER_RECORD_TTL_S', 7 * 24 * 3600, 60, 365 * 24 * 3600),
     /** How long an Idempotency-Key is remembered for POST /api/process-batch/distributed/. */
     idempotencyTtlS: int(env, 'IDEMPOTENCY_TTL_S', 24 * 3600, 60, 30 * 24 * 3600),
     workers: {

@@ -15,7 +15,10 @@ import { recordRequestEnd, recordRequestStart } from '../observability/stats';
 export interface Request {
   method: string;
   path: string;
-  /** "GET /api/health/": the route as declared, used to group stats. */
+  /**
+   * "GET /api/health/": the route as declared, used to group stats; UNMATCHED_ROUTE for the
+   * catch-all, so junk paths cannot mint a stats key or a Prometheus series each.
+   */
   route: string;
   query: Record<string, string>;
   pathParams: Record<string, string>;
@@ -64,9 +67,12 @@ export function errorResponse(e: unknown, requestId: string): Response {
   return json(appError.status, errorBody(appError), { 'x-request-id': requestId });
 }
 
+/** The one route every request outside the route table is counted under. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
 export function parseEvent(event: APIGatewayProxyEventV2, requestId: string = randomUUID()): Request {
   const method = event.requestContext?.http?.method ?? 'GET';
-  const routeKey = event.routeKey && event.routeKey !== '$default' ? event.routeKey : `${method} ${event.rawPath}`;
+  const routeKey = event.routeKey && event.routeKey !== '$default' ? event.routeKey : UNMATCHED_ROUTE;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string> = {};

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { clients, type Clients } from './clients';
-import { AppError, InternalError, ValidationError } from './errors';
+import { AppError, InternalError, OverloadedError, ValidationError } from './errors';
 import { errorFields, log } from './log';
 import { round } from './numbers';
 import { recordRequestEnd, recordRequestStart } from '../observability/stats';
@@ -64,7 +64,8 @@ export function errorBody(e: AppError) {
 
 export function errorResponse(e: unknown, requestId: string): Response {
   const appError = e instanceof AppError ? e : new InternalError('internal error; see the server log for request ' + requestId);
-  return json(appError.status, errorBody(appError), { 'x-request-id': requestId });
+  const retry: Record<string, string> = appError instanceof OverloadedError ? { 'retry-after': String(appError.retryAfterS) } : {};
+  return json(appError.status, errorBody(appError), { 'x-request-id': requestId, ...retry });
 }
 
 /** The one route every request outside the route table is counted under. */

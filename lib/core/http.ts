@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { clients, type Clients } from './clients';
-import { AppError, InternalError, OverloadedError, ValidationError } from './errors';
+import { AppError, InternalError, OverloadedError, PayloadTooLargeError, ValidationError } from './errors';
 import { errorFields, log } from './log';
 import { round } from './numbers';
 import { recordRequestEnd, recordRequestStart } from '../observability/stats';
@@ -93,6 +93,28 @@ export function parseEvent(event: APIGatewayProxyEventV2, requestId: string = ra
   };
 }
 
+/** Every JSON body the API takes is a small control document (the largest: an upload's part list). */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+/** Real bodies nest 4 levels; recursive code downstream (hashing, validation) must never meet 100 000. */
+export const MAX_JSON_DEPTH = 32;
+
+/** The deepest [ / { nesting in JSON text, counted without parsing (strings skipped). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
 /** Parses a JSON request body into an object, or explains what is wrong with it. */
 export function jsonBody(req: Request): Record<string, unknown> {
   if (req.body.length === 0) return {};
@@ -100,9 +122,16 @@ export function jsonBody(req: Request): Record<string, unknown> {
   if (type !== 'application/json') {
     throw new ValidationError(`body must be JSON sent with Content-Type: application/json (got ${type})`, { field: 'body' });
   }
+  if (req.body.length > MAX_JSON_BODY_BYTES) {
+    throw new PayloadTooLargeError(`body is ${req.body.length} bytes; a JSON body may be at most ${MAX_JSON_BODY_BYTES}`, { field: 'body', details: { max_bytes: MAX_JSON_BODY_BYTES } });
+  }
+  const text = req.body.toString('utf8');
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new ValidationError(`body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, { field: 'body', details: { max_depth: MAX_JSON_DEPTH } });
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(req.body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new ValidationError(`body is not valid JSON: ${(e as Error).message}`, { field: 'body' });
   }

@@ -1,14 +1,16 @@
 import { httpHandler, json, jsonBody } from '../lib/core/http';
 import { withIdempotency } from '../lib/tasks/idempotency';
-import { submitDistributed } from '../lib/tasks/submit';
+import { parseDistributedRequest, submitDistributed } from '../lib/tasks/submit';
 import { listDeadLetters, redriveDeadLetters } from '../lib/tasks/dead-letters';
 import { taskStatus, workersStatus } from '../lib/tasks/status';
 
 export const submit = httpHandler(async (req, deps) => {
   const body = jsonBody(req);
+  // Validated before the idempotency check hashes it: a body that is not a submission never reaches Redis.
+  const request = parseDistributedRequest(body);
   const { status, response, replayed } = await withIdempotency(deps, req.headers['idempotency-key'], body, async () => ({
     status: 202,
-    response: await submitDistributed(deps, body),
+    response: await submitDistributed(deps, request),
   }));
   return json(status, response, { location: response.status_url, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
 });

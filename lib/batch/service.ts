@@ -14,7 +14,8 @@ import { FILTERS } from '../filters/registry';
 import type { ProcessedImage, ProcessLimits } from '../filters/pipeline';
 import { filterPool, markPoolRun, poolInfo, poolSize } from '../filters/pool';
 import { batchResultKey } from '../images/keys';
-import { headImage, listImages, readImage } from '../images/source';
+import { describeImage, headImage, listImages, readImage } from '../images/source';
+import { batchAdmission } from './admission';
 import { startMonitor, type ResourceReport } from './monitor';
 import type { BatchRequest } from './request';
 import { execute, mapWithLimit, type Job, type Strategy } from './strategies';
@@ -27,6 +28,30 @@ export function newRunId(): string {
 
 function limitsOf(deps: Clients): ProcessLimits {
   return { maxInputPixels: deps.config.processing.maxInputPixels, jpegQuality: deps.config.processing.jpegQuality };
+}
+
+/**
+ * Holds an admission for the batch's pixels (every job's width x height, read from the
+ * headers: nothing is decoded yet) while `run` works, so one process never decodes more
+ * than BATCH_PIXEL_BUDGET at once.
+ */
+async function admitted<T>(deps: Clients, jobs: Job[], run: () => Promise<T>): Promise<T> {
+  const dims = new Map<Buffer, number>();
+  for (const j of jobs) {
+    if (!dims.has(j.input)) {
+      const m = await describeImage(j.input).catch(() => undefined);
+      // An unreadable header is refused by the decoder before it allocates anything.
+      dims.set(j.input, (m?.width ?? 0) * (m?.height ?? 0));
+    }
+  }
+  const pixels = jobs.reduce((a, j) => a + dims.get(j.input)!, 0);
+  const p = deps.config.processing;
+  const release = await batchAdmission(p.batchPixelBudget).acquire(pixels, p.batchAdmissionWaitMs);
+  try {
+    return await run();
+  } finally {
+    release();
+  }
 }
 
 /** Reads each distinct input once; refuses files over MAX_INPUT_BYTES before downloading them. */
@@ -116,8 +141,10 @@ function describeSteps(req: BatchRequest) {
 export async function runBatch(deps: Clients, req: BatchRequest, strategy: Strategy) {
   const runId = newRunId();
   const { jobs, fetch_ms } = await loadJobs(deps, req);
-  const run = await runStrategy(deps, strategy, jobs, req);
-  const { results, upload_ms } = await store(deps, runId, strategy, jobs, run.outputs);
+  const { run, results, upload_ms } = await admitted(deps, jobs, async () => {
+    const run = await runStrategy(deps, strategy, jobs, req);
+    return { run, ...(await store(deps, runId, strategy, jobs, run.outputs)) };
+  });
   return {
     run_id: runId,
     strategy,
@@ -167,7 +194,9 @@ export async function compareStrategies(deps: Clients, req: BatchRequest, strate
     const { results, upload_ms } = await store(deps, runId, run.strategy, jobs, run.outputs);
     return { wall_ms: run.wall_ms, images_per_s: run.images_per_s, upload_ms, resources: run.resources, results };
   }
-  for (const s of strategies) runs[s] = await summarise(await runStrategy(deps, s, jobs, req));
+  await admitted(deps, jobs, async () => {
+    for (const s of strategies) runs[s] = await summarise(await runStrategy(deps, s, jobs, req));
+  });
   const walls = Object.fromEntries(strategies.map((s) => [s, runs[s]!.wall_ms])) as Partial<Record<Strategy, number>>;
   const baseline: Strategy = strategies.includes('sequential') ? 'sequential' : strategies[0];
   const speedups = Object.fromEntries(strategies.map((s) => [s, Math.round((walls[baseline]! / walls[s]!) * 100) / 100]));
@@ -187,12 +216,14 @@ export async function compareStrategies(deps: Clients, req: BatchRequest, strate
 export async function stress(deps: Clients, req: BatchRequest) {
   const runId = newRunId();
   const { jobs, fetch_ms } = await loadJobs(deps, req);
-  const iterations = [];
+  const iterations: { iteration: number; wall_ms: number; images_per_s: number; rss_mb: number; rss_peak_mb: number }[] = [];
   let last: StrategyRun | undefined;
-  for (let i = 1; i <= req.iterations; i++) {
-    last = await runStrategy(deps, req.strategy, jobs, req);
-    iterations.push({ iteration: i, wall_ms: last.wall_ms, images_per_s: last.images_per_s, rss_mb: last.resources.memory_mb.rss_end, rss_peak_mb: last.resources.memory_mb.rss_peak });
-  }
+  await admitted(deps, jobs, async () => {
+    for (let i = 1; i <= req.iterations; i++) {
+      last = await runStrategy(deps, req.strategy, jobs, req);
+      iterations.push({ iteration: i, wall_ms: last.wall_ms, images_per_s: last.images_per_s, rss_mb: last.resources.memory_mb.rss_end, rss_peak_mb: last.resources.memory_mb.rss_peak });
+    }
+  });
   const walls = iterations.map((it) => it.wall_ms).sort((a, b) => a - b);
   const first = iterations[0].rss_mb;
   const end = iterations[iterations.length - 1].rss_mb;

@@ -116,6 +116,13 @@ export function loadConfig(env: Env = process.env) {
       jpegQuality: int(env, 'JPEG_QUALITY', 90, 1, 100),
       maxBatchImages: int(env, 'MAX_BATCH_IMAGES', 32, 1, 1000),
       maxStressIterations: int(env, 'MAX_STRESS_ITERATIONS', 50, 1, 1000),
+      /**
+       * Pixels of batch work (images x width x height, from headers) one API process runs at
+       * once; beyond it a request waits BATCH_ADMISSION_WAIT_MS, then gets 503 + Retry-After.
+       * The default's sizing is in the README ("Memory admission").
+       */
+      batchPixelBudget: int(env, 'BATCH_PIXEL_BUDGET', 32 * 8_294_400, 1, 2 ** 40),
+      batchAdmissionWaitMs: int(env, 'BATCH_ADMISSION_WAIT_MS', 2000, 0, 25_000),
     },
     dispatch: {
       /**
@@ -124,6 +131,10 @@ export function loadConfig(env: Env = process.env) {
        */
       mode: name(env, 'DISPATCH_MODE', 'fifo', /^(fifo|capability)$/, 'must be fifo or capability') as 'fifo' | 'capability',
     },
+    /** How long a task record (status, timings, result key) is kept in Redis after it is queued. */
+    taskTtlS: int(env, 'TASK_TTL_S', 7 * 24 * 3600, 60, 365 * 24 * 3600),
+    /** How long a worker's record (counts, last heartbeat) outlives its last heartbeat or registration. */
+    workerRecordTtlS: int(env, 'WORKER_RECORD_TTL_S', 7 * 24 * 3600, 60, 365 * 24 * 3600),
     /** How long an Idempotency-Key is remembered for POST /api/process-batch/distributed/. */
     idempotencyTtlS: int(env, 'IDEMPOTENCY_TTL_S', 24 * 3600, 60, 30 * 24 * 3600),
     workers: {

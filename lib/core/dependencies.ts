@@ -21,9 +21,12 @@ export function isClientError(e: unknown): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 429 && !THROTTLING.test(name);
 }
 
+/**
+ * The answer names the dependency only: the raw error (hosts, ports, SDK internals) is the
+ * `cause`, which the request log line carries (lib/core/log.ts errorFields).
+ */
 export function toDependencyError(dep: DependencyName, e: unknown): DependencyUnavailableError {
-  const detail = e instanceof Error ? e.message || e.name : String(e);
-  return new DependencyUnavailableError(dep, `${dep} is unavailable: ${detail}`, e);
+  return new DependencyUnavailableError(dep, `${dep} is unavailable; retry shortly (details are in the server log)`, e);
 }
 
 export async function dependency<T>(dep: DependencyName, call: () => Promise<T>): Promise<T> {
@@ -35,11 +38,13 @@ export async function dependency<T>(dep: DependencyName, call: () => Promise<T>)
   }
 }
 
+export class TimeoutError extends Error {}
+
 /** Rejects after `ms` so a dependency that hangs cannot hang a request. */
 export function withTimeout<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -57,6 +57,16 @@ export class FilterCrashedError extends AppError {
   override readonly retryable = true;
 }
 
+/** This process is at a capacity limit right now; the same request later can succeed (sent with Retry-After). */
+export class OverloadedError extends AppError {
+  readonly status = 503;
+  readonly code = 'overloaded';
+  override readonly retryable = true;
+  constructor(message: string, readonly retryAfterS: number, details: Record<string, unknown> = {}) {
+    super(message, { details: { ...details, retry_after_s: retryAfterS } });
+  }
+}
+
 export class InternalError extends AppError {
   readonly status = 500;
   readonly code = 'internal_error';

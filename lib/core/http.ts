@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { clients, type Clients } from './clients';
-import { AppError, InternalError, ValidationError } from './errors';
+import { AppError, InternalError, OverloadedError, PayloadTooLargeError, ValidationError } from './errors';
 import { errorFields, log } from './log';
 import { round } from './numbers';
 import { recordRequestEnd, recordRequestStart } from '../observability/stats';
@@ -15,7 +15,10 @@ import { recordRequestEnd, recordRequestStart } from '../observability/stats';
 export interface Request {
   method: string;
   path: string;
-  /** "GET /api/health/": the route as declared, used to group stats. */
+  /**
+   * "GET /api/health/": the route as declared, used to group stats; UNMATCHED_ROUTE for the
+   * catch-all, so junk paths cannot mint a stats key or a Prometheus series each.
+   */
   route: string;
   query: Record<string, string>;
   pathParams: Record<string, string>;
@@ -61,12 +64,16 @@ export function errorBody(e: AppError) {
 
 export function errorResponse(e: unknown, requestId: string): Response {
   const appError = e instanceof AppError ? e : new InternalError('internal error; see the server log for request ' + requestId);
-  return json(appError.status, errorBody(appError), { 'x-request-id': requestId });
+  const retry: Record<string, string> = appError instanceof OverloadedError ? { 'retry-after': String(appError.retryAfterS) } : {};
+  return json(appError.status, errorBody(appError), { 'x-request-id': requestId, ...retry });
 }
+
+/** The one route every request outside the route table is counted under. */
+export const UNMATCHED_ROUTE = 'unmatched';
 
 export function parseEvent(event: APIGatewayProxyEventV2, requestId: string = randomUUID()): Request {
   const method = event.requestContext?.http?.method ?? 'GET';
-  const routeKey = event.routeKey && event.routeKey !== '$default' ? event.routeKey : `${method} ${event.rawPath}`;
+  const routeKey = event.routeKey && event.routeKey !== '$default' ? event.routeKey : UNMATCHED_ROUTE;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string> = {};
@@ -91,6 +98,28 @@ export function mediaType(req: Request): string {
   return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 }
 
+/** Every JSON body the API takes is a small control document (the largest: an upload's part list). */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+/** Real bodies nest 4 levels; recursive code downstream (hashing, validation) must never meet 100 000. */
+export const MAX_JSON_DEPTH = 32;
+
+/** The deepest [ / { nesting in JSON text, counted without parsing (strings skipped). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
 /** Parses a JSON request body into an object, or explains what is wrong with it. */
 export function jsonBody(req: Request): Record<string, unknown> {
   if (req.body.length === 0) return {};
@@ -98,9 +127,16 @@ export function jsonBody(req: Request): Record<string, unknown> {
   if (type !== 'application/json') {
     throw new ValidationError(`body must be JSON sent with Content-Type: application/json (got ${type})`, { field: 'body' });
   }
+  if (req.body.length > MAX_JSON_BODY_BYTES) {
+    throw new PayloadTooLargeError(`body is ${req.body.length} bytes; a JSON body may be at most ${MAX_JSON_BODY_BYTES}`, { field: 'body', details: { max_bytes: MAX_JSON_BODY_BYTES } });
+  }
+  const text = req.body.toString('utf8');
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new ValidationError(`body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`, { field: 'body', details: { max_depth: MAX_JSON_DEPTH } });
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(req.body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new ValidationError(`body is not valid JSON: ${(e as Error).message}`, { field: 'body' });
   }

@@ -18,5 +18,8 @@ export const log = {
 };
 
 export function errorFields(e: unknown): Record<string, unknown> {
-  return e instanceof Error ? { error: e.message, error_name: e.name } : { error: String(e) };
+  if (!(e instanceof Error)) return { error: String(e) };
+  // A wrapped failure (e.g. DependencyUnavailableError) keeps the raw text here, in the log, not in the answer.
+  const cause = e.cause instanceof Error ? { cause: e.cause.message || e.cause.name, cause_name: e.cause.name } : {};
+  return { error: e.message, error_name: e.name, ...cause };
 }

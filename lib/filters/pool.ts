@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
+import { errorFields, log } from '../core/log';
 import type { ProcessedImage, ProcessLimits } from './pipeline';
 import type { FilterStep } from './request';
 
@@ -34,11 +35,12 @@ function workerEntry(): { filename: string; name?: string } {
   return existsSync(fromSources) ? { filename: fromSources } : { filename: __filename, name: 'poolTask' };
 }
 
-export async function filterPool(threads = poolSize()) {
+/** `entry` is for tests: a worker that cannot start shows that a failed warm-up is not cached. */
+export async function filterPool(threads = poolSize(), entry: { filename: string; name?: string } = workerEntry()) {
   if (!pool) {
     const t0 = performance.now();
     const piscina = new Piscina({
-      ...workerEntry(),
+      ...entry,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 2 ** 31 - 1,
@@ -50,7 +52,16 @@ export async function filterPool(threads = poolSize()) {
     const ready = Promise.all(Array.from({ length: threads }, () => piscina.run({ warmup: true }))).then(() => {
       info.warm_ms = Math.round(performance.now() - t0);
     });
-    pool = { piscina, info, ready };
+    // A worker dying outside a task (e.g. out of memory) is emitted here; without a listener it would crash the API process.
+    piscina.on('error', (e) => log.error('filter pool worker failed', { pool: info.id, ...errorFields(e) }));
+    const created = { piscina, info, ready };
+    pool = created;
+    ready.catch((e) => {
+      // Forget a pool that could not warm up, so the next request builds a new one instead of failing forever.
+      log.error('filter pool warm-up failed', { pool: info.id, ...errorFields(e) });
+      if (pool === created) pool = undefined;
+      void piscina.destroy().catch(() => undefined);
+    });
   }
   await pool.ready;
   return pool;

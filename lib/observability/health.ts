@@ -6,8 +6,9 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
-import { withTimeout } from '../core/dependencies';
+import { TimeoutError, withTimeout } from '../core/dependencies';
 import { DependencyUnavailableError } from '../core/errors';
+import { errorFields, log } from '../core/log';
 import { round } from '../core/numbers';
 import { taskQueueUrl } from '../tasks/queues';
 
@@ -24,9 +25,11 @@ async function timed(ms: number, name: string, check: () => Promise<Record<strin
     const extra = (await withTimeout(ms, name, check())) ?? {};
     return { ok: true, latency_ms: round(performance.now() - t0, 1)!, ...extra };
   } catch (e) {
-    // Report the underlying failure, not our DependencyUnavailableError wrapper around it.
-    const err = (e instanceof DependencyUnavailableError ? e.cause : e) as Error;
-    return { ok: false, latency_ms: round(performance.now() - t0, 1)!, error: err?.message || err?.name || String(err) };
+    // The raw failure (addresses, SDK internals) goes to the log; the answer says only what kind of failure it was.
+    const err = e instanceof DependencyUnavailableError ? e.cause : e;
+    const timedOut = err instanceof TimeoutError;
+    log.warn('health check failed', { dependency: name, ...errorFields(err) });
+    return { ok: false, latency_ms: round(performance.now() - t0, 1)!, error: timedOut ? `no answer within ${ms} ms` : 'check failed; details are in the server log' };
   }
 }
 

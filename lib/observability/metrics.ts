@@ -9,6 +9,7 @@ import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { bucketUpperBound } from './histogram';
 import { filterNamesKey, filterTimesKey } from './metrics-store';
+import { readRouteStatusSeries } from './stats';
 import { ROUTES, routeQueueUrl } from '../tasks/dispatch';
 import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from '../tasks/queues';
 import { outcomeTotals } from '../tasks/store';
@@ -61,32 +62,25 @@ async function queueSamples(deps: Clients): Promise<Sample[]> {
 }
 
 export async function renderMetrics(deps: Clients): Promise<{ contentType: string; body: string }> {
-  const k = (...p: string[]) => deps.key('stats', ...p);
-  const [requests, statusRoutes, filters, totals, workers, queue] = await Promise.all([
-    dependency('redis', () => deps.redis.hgetall(k('requests'))),
-    dependency('redis', () => deps.redis.hkeys(k('requests'))),
+  const [series, filters, totals, workers, queue] = await Promise.all([
+    readRouteStatusSeries(deps),
     dependency('redis', () => deps.redis.smembers(filterNamesKey(deps))),
     outcomeTotals(deps),
     listWorkers(deps),
     queueSamples(deps),
   ]);
-  const latencyHashes = await dependency('redis', () => Promise.all(statusRoutes.map((rs) => deps.redis.hgetall(k('latency_by_status', rs)))));
   const filterHashes = await dependency('redis', () => Promise.all(filters.map((f) => deps.redis.hgetall(filterTimesKey(deps, f)))));
 
-  const split = (rs: string) => {
-    const i = rs.lastIndexOf('|');
-    return { route: rs.slice(0, i), status: rs.slice(i + 1) };
-  };
   const registry = new Registry();
   const register = (m: ReturnType<typeof metric>) => registry.registerMetric(m as never);
 
-  register(metric('http_requests_total', 'HTTP requests answered, by route and status, across all API processes.', 'counter', Object.entries(requests).map(([rs, v]) => ({ labels: split(rs), value: Number(v) }))));
+  register(metric('http_requests_total', 'HTTP requests answered, by route and status, across all API processes.', 'counter', series.map((s) => ({ labels: { route: s.route, status: s.status }, value: s.count }))));
   register(
     metric(
       'http_request_duration_seconds',
       'HTTP request duration by route and status, across all API processes.',
       'histogram',
-      statusRoutes.flatMap((rs, i) => histogramSamples('http_request_duration_seconds', split(rs), latencyHashes[i])),
+      series.flatMap((s) => histogramSamples('http_request_duration_seconds', { route: s.route, status: s.status }, s.latency)),
     ),
   );
   register(

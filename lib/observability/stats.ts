@@ -12,9 +12,52 @@ import { bucketIndex, percentile } from './histogram';
 import { round } from '../core/numbers';
 
 const INSTANCE_TTL_S = 60;
+/** How often one process forgets instances whose record expired (write path, not on GET). */
+const PRUNE_EVERY_MS = INSTANCE_TTL_S * 1000;
 const startedAt = Date.now();
 export const instanceId = `${os.hostname()}:${process.pid}:${threadId}`;
 let droppedSamples = 0;
+let lastPrune = 0;
+
+/**
+ * The `stats:*` key layout, owned here alone (README "Redis keys"). Every key is bounded by
+ * the route table (routes come from it only: lib/core/http.ts UNMATCHED_ROUTE), the status
+ * codes answered, the histogram's BUCKET_COUNT and the live API instances.
+ */
+export function statsKeys(deps: Clients) {
+  const k = (...p: string[]) => deps.key('stats', ...p);
+  return {
+    since: k('since'),
+    /** hash `route|status` -> count */
+    requests: k('requests'),
+    routes: k('routes'),
+    latency: (route: string) => k('latency', route),
+    latencyByStatus: (routeStatus: string) => k('latency_by_status', routeStatus),
+    /** hash instance id -> requests in flight */
+    inflight: k('inflight'),
+    instances: k('instances'),
+    instance: (id: string) => k('instance', id),
+  };
+}
+
+/** The one encoding of the `route|status` hash field (routes may contain '|', statuses never). */
+export const routeStatusField = (route: string, status: number | string) => `${route}|${status}`;
+
+export function splitRouteStatus(field: string): { route: string; status: string } {
+  const i = field.lastIndexOf('|');
+  return { route: field.slice(0, i), status: field.slice(i + 1) };
+}
+
+/** Every (route, status) answered so far, with its count and latency histogram hash: what /api/metrics exports. */
+export async function readRouteStatusSeries(deps: Clients) {
+  const keys = statsKeys(deps);
+  return dependency('redis', async () => {
+    const requests = await deps.redis.hgetall(keys.requests);
+    const fields = Object.keys(requests);
+    const latency = await Promise.all(fields.map((f) => deps.redis.hgetall(keys.latencyByStatus(f))));
+    return fields.map((f, i) => ({ ...splitRouteStatus(f), count: Number(requests[f]), latency: latency[i] }));
+  });
+}
 
 function redisReady(deps: Clients): boolean {
   return deps.redis.status === 'ready';
@@ -42,7 +85,7 @@ function processFigures() {
 
 export function recordRequestStart(deps: Clients): void {
   if (!redisReady(deps)) return;
-  deps.redis.hincrby(deps.key('stats', 'inflight'), instanceId, 1).catch(() => undefined);
+  deps.redis.hincrby(statsKeys(deps).inflight, instanceId, 1).catch(() => undefined);
 }
 
 export async function recordRequestEnd(deps: Clients, route: string, status: number, ms: number): Promise<void> {
@@ -50,28 +93,43 @@ export async function recordRequestEnd(deps: Clients, route: string, status: num
     droppedSamples++;
     return;
   }
-  const k = (...p: string[]) => deps.key('stats', ...p);
+  const keys = statsKeys(deps);
   const bucket = String(bucketIndex(ms));
+  const rs = routeStatusField(route, status);
   try {
     await deps.redis
       .multi()
-      .setnx(k('since'), new Date().toISOString())
-      .hincrby(k('requests'), `${route}|${status}`, 1)
-      .hincrby(k('latency', route), bucket, 1)
-      .hincrbyfloat(k('latency', route), 'sum', ms)
-      .hincrby(k('latency', route), 'count', 1)
+      .setnx(keys.since, new Date().toISOString())
+      .hincrby(keys.requests, rs, 1)
+      .hincrby(keys.latency(route), bucket, 1)
+      .hincrbyfloat(keys.latency(route), 'sum', ms)
+      .hincrby(keys.latency(route), 'count', 1)
       // Per route and status too, for the Prometheus histogram's labels.
-      .hincrby(k('latency_by_status', `${route}|${status}`), bucket, 1)
-      .hincrbyfloat(k('latency_by_status', `${route}|${status}`), 'sum', ms)
-      .hincrby(k('latency_by_status', `${route}|${status}`), 'count', 1)
-      .sadd(k('routes'), route)
-      .hincrby(k('inflight'), instanceId, -1)
-      .sadd(k('instances'), instanceId)
-      .set(k('instance', instanceId), JSON.stringify({ ...processFigures(), last_seen: Date.now() }), 'EX', INSTANCE_TTL_S)
+      .hincrby(keys.latencyByStatus(rs), bucket, 1)
+      .hincrbyfloat(keys.latencyByStatus(rs), 'sum', ms)
+      .hincrby(keys.latencyByStatus(rs), 'count', 1)
+      .sadd(keys.routes, route)
+      .hincrby(keys.inflight, instanceId, -1)
+      .sadd(keys.instances, instanceId)
+      .set(keys.instance(instanceId), JSON.stringify({ ...processFigures(), last_seen: Date.now() }), 'EX', INSTANCE_TTL_S)
       .exec();
+    if (Date.now() - lastPrune >= PRUNE_EVERY_MS) {
+      lastPrune = Date.now();
+      await pruneGoneInstances(deps);
+    }
   } catch {
     droppedSamples++;
   }
+}
+
+/** Instances whose record expired stopped long ago: forget them and their in-flight counts, so restarts cannot grow these. */
+async function pruneGoneInstances(deps: Clients): Promise<void> {
+  const keys = statsKeys(deps);
+  const ids = await deps.redis.smembers(keys.instances);
+  if (ids.length === 0) return;
+  const docs = await deps.redis.mget(ids.map(keys.instance));
+  const gone = ids.filter((_, i) => !docs[i]);
+  if (gone.length) await deps.redis.multi().srem(keys.instances, ...gone).hdel(keys.inflight, ...gone).exec();
 }
 
 function latencySummary(hash: Record<string, string>) {
@@ -91,30 +149,25 @@ function latencySummary(hash: Record<string, string>) {
 }
 
 export async function readStats(deps: Clients) {
-  const k = (...p: string[]) => deps.key('stats', ...p);
+  const keys = statsKeys(deps);
   return dependency('redis', async () => {
     const [since, requests, routes, inflight, instanceIds] = await Promise.all([
-      deps.redis.get(k('since')),
-      deps.redis.hgetall(k('requests')),
-      deps.redis.smembers(k('routes')),
-      deps.redis.hgetall(k('inflight')),
-      deps.redis.smembers(k('instances')),
+      deps.redis.get(keys.since),
+      deps.redis.hgetall(keys.requests),
+      deps.redis.smembers(keys.routes),
+      deps.redis.hgetall(keys.inflight),
+      deps.redis.smembers(keys.instances),
     ]);
-    const latencyHashes = await Promise.all(routes.map((r) => deps.redis.hgetall(k('latency', r))));
-    const instanceDocs = instanceIds.length ? await deps.redis.mget(instanceIds.map((id) => k('instance', id))) : [];
+    const latencyHashes = await Promise.all(routes.map((r) => deps.redis.hgetall(keys.latency(r))));
+    const instanceDocs = instanceIds.length ? await deps.redis.mget(instanceIds.map(keys.instance)) : [];
 
+    // An instance whose record expired is not shown; the write path forgets it (a GET only reads).
     const instances = [];
-    const gone: string[] = [];
-    for (let i = 0; i < instanceIds.length; i++) {
-      const doc = instanceDocs[i];
-      if (!doc) gone.push(instanceIds[i]);
-      else {
-        const parsed = JSON.parse(doc);
-        instances.push({ ...parsed, last_seen_s_ago: round((Date.now() - parsed.last_seen) / 1000, 1) });
-      }
+    for (const doc of instanceDocs) {
+      if (!doc) continue;
+      const parsed = JSON.parse(doc);
+      instances.push({ ...parsed, last_seen_s_ago: round((Date.now() - parsed.last_seen) / 1000, 1) });
     }
-    // Instances whose record expired stopped long ago: forget them and their in-flight counts.
-    if (gone.length) await deps.redis.multi().srem(k('instances'), ...gone).hdel(k('inflight'), ...gone).exec();
 
     const byEndpoint: Record<string, { total: number; by_status: Record<string, number>; latency_ms: ReturnType<typeof latencySummary>['summary'] }> = {};
     const all = new Map<number, number>();
@@ -128,9 +181,7 @@ export async function readStats(deps: Clients) {
     let total = 0;
     const byStatus: Record<string, number> = {};
     for (const [field, v] of Object.entries(requests)) {
-      const sep = field.lastIndexOf('|');
-      const route = field.slice(0, sep);
-      const status = field.slice(sep + 1);
+      const { route, status } = splitRouteStatus(field);
       const n = Number(v);
       total += n;
       byStatus[status] = (byStatus[status] ?? 0) + n;

@@ -92,8 +92,7 @@ export const taskKey = (deps: Clients, id: string) => deps.key('task', id);
 const indexKey = (deps: Clients) => deps.key('tasks');
 export const outcomesKey = (deps: Clients) => deps.key('tasks', 'outcomes');
 
-/** Tasks are kept a week; the index is trimmed to the newest entries. */
-const TASK_TTL_S = 7 * 24 * 3600;
+/** Tasks are kept TASK_TTL_S; the index is trimmed to the newest entries. */
 const INDEX_MAX = 10_000;
 
 function encode(fields: Partial<TaskRecord>): Record<string, string> {
@@ -134,7 +133,7 @@ export async function createTasks(deps: Clients, messages: TaskMessage[]): Promi
         attempt_history: [],
         route: msg.route ?? null,
       };
-      m.hset(taskKey(deps, msg.task_id), encode(rec)).expire(taskKey(deps, msg.task_id), TASK_TTL_S).zadd(indexKey(deps), msg.queued_at, msg.task_id);
+      m.hset(taskKey(deps, msg.task_id), encode(rec)).expire(taskKey(deps, msg.task_id), deps.config.taskTtlS).zadd(indexKey(deps), msg.queued_at, msg.task_id);
     }
     m.zremrangebyrank(indexKey(deps), 0, -INDEX_MAX - 1);
     await m.exec();

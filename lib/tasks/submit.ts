@@ -40,8 +40,9 @@ export function parseDistributedRequest(body: Record<string, unknown>) {
   return { steps, images };
 }
 
-export async function submitDistributed(deps: Clients, body: Record<string, unknown>) {
-  const { steps, images } = parseDistributedRequest(body);
+export type DistributedRequest = ReturnType<typeof parseDistributedRequest>;
+
+export async function submitDistributed(deps: Clients, { steps, images }: DistributedRequest) {
   // Unknown images are refused now, not discovered by a worker later.
   await Promise.all([...new Set(images)].map((name) => headImage(deps, name)));
   const route = deps.config.dispatch.mode === 'capability' ? routeFor(steps.map((st) => st.name)) : undefined;
@@ -65,7 +66,9 @@ export async function submitDistributed(deps: Clients, body: Record<string, unkn
       ),
     );
     // A partial refusal is SQS failing, not the request: a 503 the client may retry.
-    if (res.Failed?.length) throw new DependencyUnavailableError('sqs', `sqs refused ${res.Failed.length} of ${messages.length} messages: ${res.Failed[0].Code}`);
+    if (res.Failed?.length) {
+      throw new DependencyUnavailableError('sqs', `sqs refused ${res.Failed.length} of ${messages.length} messages; retry shortly`, new Error(`${res.Failed[0].Code}: ${res.Failed[0].Message ?? ''}`));
+    }
   } catch (e) {
     // Nothing half-submitted: records without a message would stay pending forever.
     await deleteTasks(deps, messages.map((m) => m.task_id)).catch(() => undefined);

@@ -74,14 +74,33 @@ export async function registerWorker(deps: Clients, w: WorkerIdentity): Promise<
         last_heartbeat: String(Date.now()),
         heartbeat_interval_s: String(deps.config.workers.heartbeatIntervalS),
       })
+      .expire(workerKey(deps, w.id), deps.config.workerRecordTtlS)
       .set(aliveKey(deps, w.id), '1', 'EX', ttlS(deps))
       .exec(),
   );
+  await forgetExpiredWorkers(deps);
+}
+
+/** Ids whose record expired (WORKER_RECORD_TTL_S) leave the set on the write path, so worker churn cannot grow it. */
+async function forgetExpiredWorkers(deps: Clients): Promise<void> {
+  await dependency('redis', async () => {
+    const ids = await deps.redis.smembers(workersKey(deps));
+    const m = deps.redis.multi();
+    for (const id of ids) m.exists(workerKey(deps, id));
+    const replies = (await m.exec()) ?? [];
+    const gone = ids.filter((_, i) => replies[i]?.[1] === 0);
+    if (gone.length) await deps.redis.srem(workersKey(deps), ...gone);
+  });
 }
 
 export async function heartbeat(deps: Clients, id: string): Promise<void> {
   await dependency('redis', () =>
-    deps.redis.multi().hset(workerKey(deps, id), 'last_heartbeat', String(Date.now())).set(aliveKey(deps, id), '1', 'EX', ttlS(deps)).exec(),
+    deps.redis
+      .multi()
+      .hset(workerKey(deps, id), 'last_heartbeat', String(Date.now()))
+      .expire(workerKey(deps, id), deps.config.workerRecordTtlS)
+      .set(aliveKey(deps, id), '1', 'EX', ttlS(deps))
+      .exec(),
   );
 }
 

@@ -46,12 +46,15 @@ test('health turns 503 naming redis while it is down, and recovers by itself', a
   expect(down.body.checks.redis.ok).toBe(false);
   expect(down.body.checks.sqs.ok).toBe(true);
   expect(down.body.error.message).toMatch(/redis/);
+  // The dependency is named; the raw client error (address, errno) stays in the server log.
+  expect(JSON.stringify([down.body.checks.redis, down.body.error])).not.toMatch(/ECONNREFUSED|Connection is closed|127\.0\.0\.1:\d+/);
 
   // Stats live in Redis: a clear 503, quickly, never a hang.
   const t0 = performance.now();
   const stats = await getJson(`${stack.url}/api/stats/`);
   expect(stats.status).toBe(503);
   expect(stats.body.error).toMatchObject({ code: 'dependency_unavailable', dependency: 'redis' });
+  expect(JSON.stringify(stats.body)).not.toMatch(/ECONNREFUSED|Connection is closed|127\.0\.0\.1:\d+|max retries/i);
   expect(performance.now() - t0).toBeLessThan(5000);
 
   // Endpoints that do not need Redis keep working.

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DependencyUnavailableError, NotFoundError, ValidationError } from '../../lib/core/errors';
-import { errorResponse, jsonBody, parseEvent } from '../../lib/core/http';
+import { errorResponse, jsonBody, jsonDepth, MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH, parseEvent } from '../../lib/core/http';
+import { toDependencyError } from '../../lib/core/dependencies';
 
 const event = (over: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 =>
   ({
@@ -37,4 +38,34 @@ test('jsonBody explains malformed JSON, non-objects and wrong content types', ()
   expect(() => jsonBody(parseEvent(event({ body: 'a=1', headers: { 'content-type': 'text/plain' } })))).toThrow(/Content-Type: application\/json/);
   expect(jsonBody(parseEvent(event({ body: '{"a":1}' })))).toEqual({ a: 1 });
   expect(jsonBody(parseEvent(event({ body: '' })))).toEqual({});
+});
+
+test('jsonBody refuses nesting deeper than MAX_JSON_DEPTH before parsing, counting brackets outside strings only', () => {
+  const deep = `{"a":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`;
+  expect(() => jsonBody(parseEvent(event({ body: deep })))).toThrow(/body nests arrays\/objects deeper than 32 levels/);
+  const ok = `{"a":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`;
+  expect(jsonBody(parseEvent(event({ body: ok })))).toHaveProperty('a');
+  expect(jsonDepth('{"s":"[[[[\\"[[[{{{"}')).toBe(1);
+});
+
+test('jsonBody refuses a body over MAX_JSON_BODY_BYTES with a 413 naming the body', () => {
+  const big = JSON.stringify({ s: 'x'.repeat(MAX_JSON_BODY_BYTES) });
+  let err: unknown;
+  try {
+    jsonBody(parseEvent(event({ body: big })));
+  } catch (e) {
+    err = e;
+  }
+  expect(errorResponse(err, 'r').statusCode).toBe(413);
+  expect(JSON.parse(errorResponse(err, 'r').body as string).error.field).toBe('body');
+});
+
+test('a dependency failure answers with the dependency name, not the raw error text', () => {
+  const raw = new Error('connect ECONNREFUSED 10.1.2.3:6379');
+  const res = errorResponse(toDependencyError('redis', raw), 'r');
+  expect(res.statusCode).toBe(503);
+  const body = JSON.parse(res.body as string);
+  expect(body.error).toMatchObject({ code: 'dependency_unavailable', dependency: 'redis' });
+  expect(body.error.message).toMatch(/^redis is unavailable/);
+  expect(res.body).not.toMatch(/ECONNREFUSED|10\.1\.2\.3/);
 });

@@ -89,12 +89,12 @@ export function loadConfig(env: Env = process.env) {
       maxReceiveCount: int(env, 'MAX_RECEIVE_COUNT', 3, 1, 1000),
       presignTtlS: int(env, 'PRESIGN_TTL_S', 3600, 1, 604800),
       /**
-       * Used only with an emulator endpoint (which accepts any keys). serverless-offline
-       * hands handlers only the variables serverless.yml lists, hence the *_LOCAL names.
+       * Used only with an emulator endpoint (fauxqs and LocalStack accept any keys; LocalStack's
+       * `test` maps to account 000000000000). serverless.yml never forwards credentials.
        */
       emulatorCredentials: {
-        accessKeyId: read(env, 'AWS_ACCESS_KEY_ID') ?? read(env, 'AWS_ACCESS_KEY_ID_LOCAL') ?? 'test',
-        secretAccessKey: read(env, 'AWS_SECRET_ACCESS_KEY') ?? read(env, 'AWS_SECRET_ACCESS_KEY_LOCAL') ?? 'test',
+        accessKeyId: read(env, 'AWS_ACCESS_KEY_ID') ?? 'test',
+        secretAccessKey: read(env, 'AWS_SECRET_ACCESS_KEY') ?? 'test',
       },
     },
     redis: {

@@ -1,7 +1,7 @@
 // `serverless package --stage aws` runs offline (no credentials, no AWS calls) and yields the
 // CloudFormation template of the whole pipeline.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
@@ -10,13 +10,24 @@ import { buildDashboard } from '../../scripts/build-dashboard';
 const ROOT = path.resolve(__dirname, '..', '..');
 let template: { Resources: Record<string, { Type: string; Properties: any }> };
 let outDir: string;
+// Distinctive values in the deployer's environment, searched for in everything packaged.
+const FAKE_KEY_ID = 'AKIAFAKEDEPLOYERKEY7';
+const FAKE_SECRET = 'fakeDeployerSecret/wJalrXUtnFEMI/K7MDENG';
+const FAKE_REDIS_HOST = 'redis-fake-host.example';
 
 beforeAll(async () => {
   await buildDashboard();
   outDir = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', 'aws', '--package', outDir], {
     cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_ENDPOINT_URL: '' },
+    env: {
+      ...process.env,
+      SLS_TELEMETRY_DISABLED: '1',
+      AWS_ACCESS_KEY_ID: FAKE_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: FAKE_SECRET,
+      AWS_ENDPOINT_URL: '',
+      REDIS_URL: `rediss://${FAKE_REDIS_HOST}:6379`,
+    },
     stdio: 'pipe',
     timeout: 240_000,
   });
@@ -85,4 +96,18 @@ test('the task queue and the functions agree on visibility timeout and deliverie
   expect(queue.RedrivePolicy.maxReceiveCount).toBe(3);
   expect(env.VISIBILITY_TIMEOUT_S).toBe(String(queue.VisibilityTimeout));
   expect(env.MAX_RECEIVE_COUNT).toBe(String(queue.RedrivePolicy.maxReceiveCount));
+});
+
+test('no AWS credentials from the deployer\'s shell reach the template or any artifact', () => {
+  // beforeAll packaged with FAKE_KEY_ID / FAKE_SECRET in the environment.
+  const files = readdirSync(outDir);
+  expect(files).toEqual(expect.arrayContaining(['cloudformation-template-update-stack.json']));
+  for (const f of files) {
+    const p = path.join(outDir, f);
+    const bytes = f.endsWith('.zip') ? execFileSync('unzip', ['-p', p], { maxBuffer: 512 * 2 ** 20 }) : readFileSync(p);
+    expect(bytes.includes(FAKE_KEY_ID)).toBe(false);
+    expect(bytes.includes(FAKE_SECRET)).toBe(false);
+  }
+  // The check can see a leak: the template does carry other values from that environment.
+  expect(readFileSync(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')).toContain(FAKE_REDIS_HOST);
 });

@@ -58,11 +58,21 @@ function name(env: Env, varName: string, def: string, pattern: RegExp, rule: str
 const FIFO_NAME = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** API_KEYS: comma-separated bearer keys; blanks between commas are ignored. */
+function keyList(env: Env, varName: string): string[] {
+  const keys = (read(env, varName) ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  for (const k of keys) {
+    if (!/^[\x21-\x7e]{1,256}$/.test(k)) throw new ConfigError(`${varName} keys must be 1-256 printable ASCII characters without spaces or commas`);
+  }
+  return keys;
+}
+
 export function loadConfig(env: Env = process.env) {
   const host = str(env, 'HOST', '127.0.0.1');
   const port = int(env, 'PORT', 8000, 1, 65535);
+  const stage = str(env, 'STAGE', 'local');
   return {
-    stage: str(env, 'STAGE', 'local'),
+    stage,
     version: str(env, 'APP_VERSION', '0.1.0'),
     logLevel: name(env, 'LOG_LEVEL', 'info', /^(debug|info|warn|error|silent)$/, 'must be debug, info, warn, error or silent'),
     http: {
@@ -137,6 +147,20 @@ export function loadConfig(env: Env = process.env) {
       id: read(env, 'WORKER_ID'),
       /** Comma-separated filter names or "all"; empty = the built-in set for WORKER_ID. */
       capabilities: read(env, 'WORKER_CAPABILITIES'),
+    },
+    auth: {
+      /** Bearer keys given directly (local stages). Empty and no secret = the API is open. */
+      keys: keyList(env, 'API_KEYS'),
+      /**
+       * AWS: where the keys live, read at cold start and cached: an SSM SecureString parameter
+       * name (/path or arn:aws:ssm:...) or a Secrets Manager secret (arn:aws:secretsmanager:... or
+       * secretsmanager:<name>). Holding comma-separated keys, like API_KEYS.
+       */
+      secretRef: read(env, 'API_KEYS_SECRET'),
+      /** How long keys read from the secret are kept before being read again (rotation). */
+      secretTtlS: int(env, 'API_KEYS_SECRET_TTL_S', 300, 0, 86400),
+      /** Requests per key (or per client IP when the API is open) per minute; 0 = off. */
+      rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', stage === 'aws' ? 120 : 0, 0, 1_000_000),
     },
     limits: {
       maxSlowDelayS: int(env, 'MAX_SLOW_DELAY_S', 25, 0, 28),

@@ -8,6 +8,7 @@ import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
 import { buildDashboard } from '../../scripts/build-dashboard';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const SECRET_ARN = 'arn:aws:ssm:us-east-1:123456789012:parameter/image-pipeline/api-keys';
 let template: { Resources: Record<string, { Type: string; Properties: any }> };
 let outDir: string;
 
@@ -16,7 +17,7 @@ beforeAll(async () => {
   outDir = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', 'aws', '--package', outDir], {
     cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_ENDPOINT_URL: '' },
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_ENDPOINT_URL: '', API_KEYS_SECRET: SECRET_ARN },
     stdio: 'pipe',
     timeout: 240_000,
   });

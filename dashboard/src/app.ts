@@ -116,7 +116,11 @@ function renderWorkers(workers: Json[]) {
       const dl = el('dl');
       const row = (k: string, v: string, attrs: Record<string, string> = {}) => dl.append(el('dt', {}, k), el('dd', attrs, v));
       row('capabilities', w.capabilities.length === 5 ? 'all' : w.capabilities.join(', '));
-      row('heartbeat', w.heartbeat_age_s === null ? '—' : `${w.heartbeat_age_s.toFixed(1)} s ago`, { 'data-heartbeat': String(w.heartbeat_age_s ?? '') });
+      // On Lambda (event-source-mapping liveness) the mapping decides liveness; the last beat is the last invocation.
+      if (w.mapping_state !== undefined) {
+        row('SQS mapping', w.mapping_state);
+        row('last invocation', w.last_invocation ? new Date(w.last_invocation).toLocaleTimeString() : 'never');
+      } else row('heartbeat', w.heartbeat_age_s === null ? '—' : `${w.heartbeat_age_s.toFixed(1)} s ago`, { 'data-heartbeat': String(w.heartbeat_age_s ?? '') });
       row('current task', w.current_task ? w.current_task.slice(0, 8) : '—');
       row('processed / failed', `${w.processed} / ${w.failed}`);
       row('mean ms', w.mean_processing_ms === null ? '—' : String(w.mean_processing_ms));

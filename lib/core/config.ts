@@ -67,6 +67,16 @@ function keyList(env: Env, varName: string): string[] {
   return keys;
 }
 
+function workerFunctions(env: Env, varName: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (read(env, varName) ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=([A-Za-z0-9_:.-]{1,170})$/.exec(pair);
+    if (!m) throw new ConfigError(`${varName} must be a comma list of worker-id=lambda-function-name, got ${JSON.stringify(pair)}`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
 export function loadConfig(env: Env = process.env) {
   const host = str(env, 'HOST', '127.0.0.1');
   const port = int(env, 'PORT', 8000, 1, 65535);
@@ -147,6 +157,18 @@ export function loadConfig(env: Env = process.env) {
       id: read(env, 'WORKER_ID'),
       /** Comma-separated filter names or "all"; empty = the built-in set for WORKER_ID. */
       capabilities: read(env, 'WORKER_CAPABILITIES'),
+      /**
+       * How the API decides a worker is alive. heartbeat: local processes beat into Redis.
+       * event-source-mapping (aws default): a worker function is alive while its SQS mapping is
+       * enabled, because Lambda workers only run (and beat) when a message arrives.
+       */
+      liveness: name(env, 'WORKER_LIVENESS', stage === 'aws' ? 'event-source-mapping' : 'heartbeat', /^(heartbeat|event-source-mapping)$/, 'must be heartbeat or event-source-mapping') as
+        | 'heartbeat'
+        | 'event-source-mapping',
+      /** event-source-mapping only: "worker-1=fn-name,worker-2=fn-name" (serverless.yml sets it on aws). */
+      functions: workerFunctions(env, 'WORKER_FUNCTIONS'),
+      /** Lambda API endpoint override (tests); unset = AWS. */
+      lambdaEndpoint: url(env, 'LAMBDA_ENDPOINT_URL', undefined, ['http:', 'https:']),
     },
     auth: {
       /** Bearer keys given directly (local stages). Empty and no secret = the API is open. */

@@ -12,7 +12,7 @@ import { filterNamesKey, filterTimesKey } from './metrics-store';
 import { ROUTES, routeQueueUrl } from '../tasks/dispatch';
 import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from '../tasks/queues';
 import { outcomeTotals } from '../tasks/store';
-import { listWorkers } from '../worker/registry';
+import { listWorkerViews } from '../worker/liveness';
 import { FILTER_NAMES } from '../filters/registry';
 
 type Labels = Record<string, string>;
@@ -67,7 +67,7 @@ export async function renderMetrics(deps: Clients): Promise<{ contentType: strin
     dependency('redis', () => deps.redis.hkeys(k('requests'))),
     dependency('redis', () => deps.redis.smembers(filterNamesKey(deps))),
     outcomeTotals(deps),
-    listWorkers(deps),
+    listWorkerViews(deps),
     queueSamples(deps),
   ]);
   const latencyHashes = await dependency('redis', () => Promise.all(statusRoutes.map((rs) => deps.redis.hgetall(k('latency_by_status', rs)))));

@@ -5,7 +5,8 @@ import type { Clients } from '../core/clients';
 import { NotFoundError, ValidationError } from '../core/errors';
 import { ROUTES, routeQueueName, routeQueueUrl } from './dispatch';
 import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from './queues';
-import { listWorkers, type WorkerView } from '../worker/registry';
+import type { WorkerView } from '../worker/registry';
+import { listWorkerViews } from '../worker/liveness';
 import { finishAttempt, getTask, outcomeTotals, type TaskRecord } from './store';
 
 const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -47,7 +48,7 @@ export async function taskStatus(deps: Clients, rawId: string | undefined) {
   const id = validateTaskId(rawId);
   let task = await getTask(deps, id);
   if (!task) throw new NotFoundError(`task ${id} does not exist (or expired after 7 days)`, { field: 'task_id' });
-  const workers = await listWorkers(deps);
+  const workers = await listWorkerViews(deps);
   task = await settleAbandoned(deps, task, workers);
   const alive = workers.filter((w) => w.alive);
   let explanation = task.explanation;
@@ -93,7 +94,7 @@ export async function taskStatus(deps: Clients, rawId: string | undefined) {
 export async function workersStatus(deps: Clients) {
   const capability = deps.config.dispatch.mode === 'capability';
   const [workers, totals, main, dlq, routes] = await Promise.all([
-    listWorkers(deps),
+    listWorkerViews(deps),
     outcomeTotals(deps),
     taskQueueUrl(deps).then((u) => queueDepth(deps, u)),
     deadLetterQueueUrl(deps).then((u) => queueDepth(deps, u)),
@@ -119,6 +120,7 @@ export async function workersStatus(deps: Clients) {
         }
       : { name: deps.config.aws.queueName, visible: main.visible, in_flight: main.in_flight, dead_letter: dlq.visible + dlq.in_flight },
     tasks: totals,
+    liveness: deps.config.workers.liveness,
     heartbeat: { interval_s: deps.config.workers.heartbeatIntervalS, offline_after_s: deps.config.workers.heartbeatIntervalS * 3 },
     dispatch: deps.config.dispatch.mode,
   };

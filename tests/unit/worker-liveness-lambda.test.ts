@@ -8,6 +8,9 @@ import { closeClients, createClients, type Clients } from '../../lib/core/client
 import { loadConfig } from '../../lib/core/config';
 import { eventSourceMappingLiveness, mappingStates, verdictFromMappings } from '../../lib/worker/liveness';
 import { countOutcome, registerWorker, resolveIdentity } from '../../lib/worker/registry';
+import { createTasks } from '../../lib/tasks/store';
+import { taskStatus } from '../../lib/tasks/status';
+import { randomUUID } from 'node:crypto';
 import { runId } from '../helpers/stack';
 
 test.each([
@@ -102,6 +105,16 @@ test('all mappings disabled: no worker is alive', async () => {
   for (const fn of ['pipe-worker1', 'pipe-worker2', 'pipe-worker3']) states[fn] = ['Disabled'];
   const workers = await eventSourceMappingLiveness(client).list(deps);
   expect(workers.filter((w) => w.alive)).toEqual([]);
+});
+
+test('the seed\'s "no workers" on AWS: all mappings disabled, a task waits pending with the seed\'s explanation', async () => {
+  for (const fn of ['pipe-worker1', 'pipe-worker2', 'pipe-worker3']) states[fn] = ['Disabled'];
+  const taskId = randomUUID();
+  await createTasks(deps, [{ task_id: taskId, batch_id: randomUUID(), image: 'sample_4k.jpg', steps: [{ name: 'sharpen', params: { strength: 1 } }] as never, queued_at: Date.now() }]);
+  expect(await taskStatus(deps, taskId)).toMatchObject({ status: 'pending', explanation: 'No workers available to process task' });
+  // Re-enabling worker-3's mapping (the general-purpose class) makes it a normal wait.
+  states['pipe-worker3'] = ['Enabled'];
+  expect(await taskStatus(deps, taskId)).toMatchObject({ status: 'pending', explanation: 'Waiting in the queue for a worker' });
 });
 
 test('a Lambda API failure is a dependency error, not a silent "offline"', async () => {

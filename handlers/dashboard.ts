@@ -31,11 +31,11 @@ export const page = httpHandler(async (req) => {
     throw new DependencyUnavailableError('dashboard', 'the dashboard is not built; run `npm run build:dashboard` (npm start does it)');
   }
   return { statusCode: 200, headers: { 'content-type': ASSETS[asset], 'cache-control': 'no-cache' }, body };
-});
+}, { public: true });
 
 /** GET / — where to go. */
 export const root = httpHandler(async () => ({
   statusCode: 200,
   headers: { 'content-type': 'text/html; charset=utf-8' },
   body: '<!doctype html><meta charset="utf-8"><title>image-pipeline</title><h1>image-pipeline</h1><ul><li><a href="/dashboard/">Dashboard</a></li><li><a href="/api/health/">/api/health/</a></li><li><a href="/api/workers/status/">/api/workers/status/</a></li><li><a href="/api/metrics">/api/metrics</a></li></ul>',
-}));
+}), { public: true });

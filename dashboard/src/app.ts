@@ -19,8 +19,42 @@ const el = (tag: string, attrs: Record<string, string> = {}, text?: string) => {
   return e;
 };
 
+// ---------- API key ----------
+// A deployment with API keys answers 401; the page then asks once and keeps the key for this
+// tab only (sessionStorage), sending it as a bearer token on every request.
+const KEY_STORAGE = 'image-pipeline.api-key';
+let keyPrompt: Promise<void> | undefined;
+let keyDeclined = false;
+
+function send(path: string, init: RequestInit | undefined, key: string | null): Promise<Response> {
+  const headers = new Headers(init?.headers);
+  if (key) headers.set('authorization', `Bearer ${key}`);
+  return fetch(path, { ...init, headers });
+}
+
+/** After a 401 for `refused`: ask, unless another request already got a newer key or the user said no. */
+async function obtainKey(refused: string | null): Promise<void> {
+  if (sessionStorage.getItem(KEY_STORAGE) !== refused || keyDeclined) return;
+  keyPrompt ??= (async () => {
+    const key = window.prompt(refused ? 'That API key was refused. Enter the API key:' : 'This API needs an API key. Enter it:');
+    if (key === null || key.trim() === '') {
+      keyDeclined = true;
+    } else {
+      sessionStorage.setItem(KEY_STORAGE, key.trim());
+    }
+  })().finally(() => (keyPrompt = undefined));
+  await keyPrompt;
+}
+
 async function api(path: string, init?: RequestInit): Promise<{ status: number; body: Json }> {
-  const res = await fetch(path, init);
+  let key = sessionStorage.getItem(KEY_STORAGE);
+  let res = await send(path, init, key);
+  for (let tries = 0; res.status === 401 && tries < 3 && !keyDeclined; tries++) {
+    await obtainKey(key);
+    if (keyDeclined) break;
+    key = sessionStorage.getItem(KEY_STORAGE);
+    res = await send(path, init, key);
+  }
   const text = await res.text();
   let body: Json = null;
   try {
@@ -89,7 +123,11 @@ function renderWorkers(workers: Json[]) {
       const dl = el('dl');
       const row = (k: string, v: string, attrs: Record<string, string> = {}) => dl.append(el('dt', {}, k), el('dd', attrs, v));
       row('capabilities', w.capabilities.length === 5 ? 'all' : w.capabilities.join(', '));
-      row('heartbeat', w.heartbeat_age_s === null ? '—' : `${w.heartbeat_age_s.toFixed(1)} s ago`, { 'data-heartbeat': String(w.heartbeat_age_s ?? '') });
+      // On Lambda (event-source-mapping liveness) the mapping decides liveness; the last beat is the last invocation.
+      if (w.mapping_state !== undefined) {
+        row('SQS mapping', w.mapping_state);
+        row('last invocation', w.last_invocation ? new Date(w.last_invocation).toLocaleTimeString() : 'never');
+      } else row('heartbeat', w.heartbeat_age_s === null ? '—' : `${w.heartbeat_age_s.toFixed(1)} s ago`, { 'data-heartbeat': String(w.heartbeat_age_s ?? '') });
       row('current task', w.current_task ? w.current_task.slice(0, 8) : '—');
       row('processed / failed', `${w.processed} / ${w.failed}`);
       row('mean ms', w.mean_processing_ms === null ? '—' : String(w.mean_processing_ms));
@@ -191,7 +229,9 @@ async function tick() {
 
     renderTasks(s.recent_tasks);
   } catch (e) {
-    $('#live').textContent = `cannot reach the API: ${(e as Error).message}; retrying`;
+    $('#live').textContent = keyDeclined
+      ? 'this API needs a key; reload the page to enter one'
+      : `cannot reach the API: ${(e as Error).message}; retrying`;
   }
 }
 

@@ -2,6 +2,7 @@
  * SQS, S3 and Redis clients, created once per process from config and shared by every
  * handler in it. Domain modules take a `Clients` argument so tests can hand in their own.
  */
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -75,4 +76,15 @@ export async function closeClients(c: Clients): Promise<void> {
   c.sqs.destroy();
   c.s3.destroy();
   c.redis.disconnect();
+}
+
+let lambda: LambdaClient | undefined;
+
+/** Only the aws stage's worker status reads the Lambda API, so this client is made on first use. */
+export function lambdaClient(cfg: Config): LambdaClient {
+  lambda ??= new LambdaClient({
+    ...awsClientOptions(cfg),
+    ...(cfg.workers.lambdaEndpoint ? { endpoint: cfg.workers.lambdaEndpoint, credentials: cfg.aws.emulatorCredentials } : {}),
+  });
+  return lambda;
 }

@@ -58,11 +58,31 @@ function name(env: Env, varName: string, def: string, pattern: RegExp, rule: str
 const FIFO_NAME = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** API_KEYS: comma-separated bearer keys; blanks between commas are ignored. */
+function keyList(env: Env, varName: string): string[] {
+  const keys = (read(env, varName) ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  for (const k of keys) {
+    if (!/^[\x21-\x7e]{1,256}$/.test(k)) throw new ConfigError(`${varName} keys must be 1-256 printable ASCII characters without spaces or commas`);
+  }
+  return keys;
+}
+
+function workerFunctions(env: Env, varName: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (read(env, varName) ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=([A-Za-z0-9_:.-]{1,170})$/.exec(pair);
+    if (!m) throw new ConfigError(`${varName} must be a comma list of worker-id=lambda-function-name, got ${JSON.stringify(pair)}`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
 export function loadConfig(env: Env = process.env) {
   const host = str(env, 'HOST', '127.0.0.1');
   const port = int(env, 'PORT', 8000, 1, 65535);
+  const stage = str(env, 'STAGE', 'local');
   return {
-    stage: str(env, 'STAGE', 'local'),
+    stage,
     version: str(env, 'APP_VERSION', '0.1.0'),
     logLevel: name(env, 'LOG_LEVEL', 'info', /^(debug|info|warn|error|silent)$/, 'must be debug, info, warn, error or silent'),
     http: {
@@ -153,6 +173,32 @@ export function loadConfig(env: Env = process.env) {
       id: read(env, 'WORKER_ID'),
       /** Comma-separated filter names or "all"; empty = the built-in set for WORKER_ID. */
       capabilities: read(env, 'WORKER_CAPABILITIES'),
+      /**
+       * How the API decides a worker is alive. heartbeat: local processes beat into Redis.
+       * event-source-mapping (aws default): a worker function is alive while its SQS mapping is
+       * enabled, because Lambda workers only run (and beat) when a message arrives.
+       */
+      liveness: name(env, 'WORKER_LIVENESS', stage === 'aws' ? 'event-source-mapping' : 'heartbeat', /^(heartbeat|event-source-mapping)$/, 'must be heartbeat or event-source-mapping') as
+        | 'heartbeat'
+        | 'event-source-mapping',
+      /** event-source-mapping only: "worker-1=fn-name,worker-2=fn-name" (serverless.yml sets it on aws). */
+      functions: workerFunctions(env, 'WORKER_FUNCTIONS'),
+      /** Lambda API endpoint override (tests); unset = AWS. */
+      lambdaEndpoint: url(env, 'LAMBDA_ENDPOINT_URL', undefined, ['http:', 'https:']),
+    },
+    auth: {
+      /** Bearer keys given directly (local stages). Empty and no secret = the API is open. */
+      keys: keyList(env, 'API_KEYS'),
+      /**
+       * AWS: where the keys live, read at cold start and cached: an SSM SecureString parameter
+       * name (/path or arn:aws:ssm:...) or a Secrets Manager secret (arn:aws:secretsmanager:... or
+       * secretsmanager:<name>). Holding comma-separated keys, like API_KEYS.
+       */
+      secretRef: read(env, 'API_KEYS_SECRET'),
+      /** How long keys read from the secret are kept before being read again (rotation). */
+      secretTtlS: int(env, 'API_KEYS_SECRET_TTL_S', 300, 0, 86400),
+      /** Requests per key (or per client IP when the API is open) per minute; 0 = off. */
+      rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', stage === 'aws' ? 120 : 0, 0, 1_000_000),
     },
     local: {
       /**

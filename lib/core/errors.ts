@@ -8,6 +8,8 @@ export abstract class AppError extends Error {
   readonly retryable: boolean = false;
   readonly field?: string;
   readonly details?: Record<string, unknown>;
+  /** Response headers the status needs (WWW-Authenticate, Retry-After). */
+  readonly headers?: Record<string, string>;
 
   constructor(message: string, opts: { field?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -62,8 +64,10 @@ export class OverloadedError extends AppError {
   readonly status = 503;
   readonly code = 'overloaded';
   override readonly retryable = true;
+  override readonly headers: Record<string, string>;
   constructor(message: string, readonly retryAfterS: number, details: Record<string, unknown> = {}) {
     super(message, { details: { ...details, retry_after_s: retryAfterS } });
+    this.headers = { 'retry-after': String(retryAfterS) };
   }
 }
 
@@ -97,4 +101,22 @@ export class ConflictError extends AppError {
 export class UnprocessableError extends AppError {
   readonly status = 422;
   readonly code = 'unprocessable';
+}
+
+/** No credentials, or credentials that are not valid: 401 with the scheme the client should use. */
+export class UnauthorizedError extends AppError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+  override readonly headers = { 'www-authenticate': 'Bearer realm="image-pipeline"' };
+}
+
+/** Over the per-key (or per-client) request budget; Retry-After says when the window resets. */
+export class TooManyRequestsError extends AppError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+  override readonly headers: Record<string, string>;
+  constructor(message: string, readonly retryAfterS: number) {
+    super(message, { details: { retry_after_s: retryAfterS } });
+    this.headers = { 'retry-after': String(retryAfterS) };
+  }
 }

@@ -7,8 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { clients, type Clients } from './clients';
-import { AppError, InternalError, OverloadedError, PayloadTooLargeError, ValidationError } from './errors';
+import { AppError, InternalError, PayloadTooLargeError, ValidationError } from './errors';
 import { errorFields, log } from './log';
+import { apiKeys, authenticate, type Principal } from './auth';
+import { enforceRateLimit } from './rate-limit';
 import { round } from './numbers';
 import { recordRequestEnd, recordRequestStart } from '../observability/stats';
 
@@ -25,6 +27,10 @@ export interface Request {
   headers: Record<string, string>;
   body: Buffer;
   requestId: string;
+  /** The client's address as the gateway saw it (rate-limit identity when the API is open). */
+  sourceIp: string;
+  /** Set by the AWS authorizer (requestContext.authorizer.lambda.principal). */
+  authorizerPrincipal?: string;
 }
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number };
@@ -64,8 +70,7 @@ export function errorBody(e: AppError) {
 
 export function errorResponse(e: unknown, requestId: string): Response {
   const appError = e instanceof AppError ? e : new InternalError('internal error; see the server log for request ' + requestId);
-  const retry: Record<string, string> = appError instanceof OverloadedError ? { 'retry-after': String(appError.retryAfterS) } : {};
-  return json(appError.status, errorBody(appError), { 'x-request-id': requestId, ...retry });
+  return json(appError.status, errorBody(appError), { ...appError.headers, 'x-request-id': requestId });
 }
 
 /** The one route every request outside the route table is counted under. */
@@ -90,6 +95,9 @@ export function parseEvent(event: APIGatewayProxyEventV2, requestId: string = ra
     headers,
     body: event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8'),
     requestId,
+    sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown',
+    authorizerPrincipal: (event.requestContext as { authorizer?: { lambda?: { principal?: unknown } } } | undefined)?.authorizer?.lambda
+      ?.principal as string | undefined,
   };
 }
 
@@ -146,7 +154,28 @@ export function jsonBody(req: Request): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-export function httpHandler(endpoint: Endpoint, getDeps: () => Clients = clients) {
+/**
+ * Who is calling, and within budget? On AWS the HTTP API authorizer already checked the key
+ * (and passed its principal on); other stages run the same check here (see lib/core/auth.ts).
+ */
+async function admit(req: Request, deps: Clients): Promise<void> {
+  let principal: Principal;
+  if (deps.config.stage === 'aws') {
+    principal = req.authorizerPrincipal && req.authorizerPrincipal !== 'anonymous' ? { kind: 'key', id: req.authorizerPrincipal } : { kind: 'anonymous' };
+  } else {
+    principal = authenticate(await apiKeys(deps.config), req.headers.authorization);
+  }
+  await enforceRateLimit(deps, principal.kind === 'key' ? `key:${principal.id}` : `ip:${req.sourceIp}`);
+}
+
+export interface HandlerOptions {
+  /** Health and the dashboard's static files: no key, no rate limit. */
+  public?: boolean;
+  getDeps?: () => Clients;
+}
+
+export function httpHandler(endpoint: Endpoint, opts: HandlerOptions = {}) {
+  const getDeps = opts.getDeps ?? clients;
   return async (event: APIGatewayProxyEventV2, context?: Context): Promise<Response> => {
     const started = performance.now();
     // serverless-offline gives every event the same requestContext.requestId; the invocation id is unique.
@@ -155,6 +184,7 @@ export function httpHandler(endpoint: Endpoint, getDeps: () => Clients = clients
     recordRequestStart(deps);
     let res: Response;
     try {
+      if (!opts.public) await admit(req, deps);
       res = await endpoint(req, deps);
     } catch (e) {
       res = errorResponse(e, req.requestId);

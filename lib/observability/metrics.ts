@@ -13,7 +13,7 @@ import { readRouteStatusSeries } from './stats';
 import { ROUTES, routeQueueUrl } from '../tasks/dispatch';
 import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from '../tasks/queues';
 import { outcomeTotals } from '../tasks/store';
-import { listWorkers } from '../worker/registry';
+import { listWorkerViews } from '../worker/liveness';
 import { FILTER_NAMES } from '../filters/registry';
 
 type Labels = Record<string, string>;
@@ -66,7 +66,7 @@ export async function renderMetrics(deps: Clients): Promise<{ contentType: strin
     readRouteStatusSeries(deps),
     dependency('redis', () => deps.redis.smembers(filterNamesKey(deps))),
     outcomeTotals(deps),
-    listWorkers(deps),
+    listWorkerViews(deps),
     queueSamples(deps),
   ]);
   const filterHashes = await dependency('redis', () => Promise.all(filters.map((f) => deps.redis.hgetall(filterTimesKey(deps, f)))));

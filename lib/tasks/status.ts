@@ -6,7 +6,8 @@ import { NotFoundError } from '../core/errors';
 import { validateTaskId } from './message';
 import { ROUTES, routeQueueName, routeQueueUrl } from './dispatch';
 import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from './queues';
-import { listWorkers, offlineAfterS, type WorkerView } from '../worker/registry';
+import { offlineAfterS, type WorkerView } from '../worker/registry';
+import { listWorkerViews } from '../worker/liveness';
 import { getTask, omitFields, outcomeTotals, pickFields, type TaskRecord } from './store';
 
 function canServe(w: WorkerView, filters: string[]): boolean {
@@ -49,7 +50,7 @@ export async function taskStatus(deps: Clients, rawId: string | undefined) {
   const id = validateTaskId(rawId);
   const task = await getTask(deps, id);
   if (!task) throw new NotFoundError(`task ${id} does not exist (or expired after 7 days)`, { field: 'task_id' });
-  const workers = await listWorkers(deps);
+  const workers = await listWorkerViews(deps);
   const resultUrl = task.result_key
     ? await getSignedUrl(deps.s3, new GetObjectCommand({ Bucket: deps.config.aws.bucket, Key: task.result_key }), { expiresIn: deps.config.aws.presignTtlS })
     : null;
@@ -64,7 +65,7 @@ export async function taskStatus(deps: Clients, rawId: string | undefined) {
 export async function workersStatus(deps: Clients) {
   const capability = deps.config.dispatch.mode === 'capability';
   const [workers, totals, main, dlq, routes] = await Promise.all([
-    listWorkers(deps),
+    listWorkerViews(deps),
     outcomeTotals(deps),
     taskQueueUrl(deps).then((u) => queueDepth(deps, u)),
     deadLetterQueueUrl(deps).then((u) => queueDepth(deps, u)),
@@ -90,6 +91,7 @@ export async function workersStatus(deps: Clients) {
         }
       : { name: deps.config.aws.queueName, visible: main.visible, in_flight: main.in_flight, dead_letter: dlq.visible + dlq.in_flight },
     tasks: totals,
+    liveness: deps.config.workers.liveness,
     heartbeat: { interval_s: deps.config.workers.heartbeatIntervalS, offline_after_s: offlineAfterS(deps) },
     dispatch: deps.config.dispatch.mode,
   };

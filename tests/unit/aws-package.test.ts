@@ -8,6 +8,7 @@ import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
 import { buildDashboard } from '../../scripts/build-dashboard';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const SECRET_ARN = 'arn:aws:ssm:us-east-1:123456789012:parameter/image-pipeline/api-keys';
 let template: { Resources: Record<string, { Type: string; Properties: any }> };
 let outDir: string;
 // Distinctive values in the deployer's environment, searched for in everything packaged.
@@ -27,6 +28,7 @@ beforeAll(async () => {
       AWS_SECRET_ACCESS_KEY: FAKE_SECRET,
       AWS_ENDPOINT_URL: '',
       REDIS_URL: `rediss://${FAKE_REDIS_HOST}:6379`,
+      API_KEYS_SECRET: SECRET_ARN,
     },
     stdio: 'pipe',
     timeout: 240_000,

@@ -76,7 +76,14 @@ test('the outage hits while a task is being finished: retried after a backoff, c
   // Well inside the 60 s visibility timeout: the redelivery came after the backoff.
   const done = await waitForTask(stack, id, terminal, 40_000);
   expect(done.status).toBe('completed');
-  expect(done.attempts).toBeGreaterThanOrEqual(2);
   expect(done.attempt_history.at(-1).outcome).toBe('completed');
+  if (done.attempts === 1) {
+    // The finish that timed out was still queued in the Redis client and ran once Redis came
+    // back, so attempt 1 is recorded completed; the message was still redelivered after the
+    // backoff, and that delivery was recognised as a duplicate and acknowledged.
+    await waitFor('the redelivery acknowledged as a duplicate', 20_000, async () => (/delivery of a finished or unknown task ignored/.test(worker.output()) ? true : undefined), 100);
+  } else {
+    expect(done.attempts).toBeGreaterThanOrEqual(2);
+  }
   expect(done.result.key).toBe(`processed/${id}/sample_4k.jpg`);
 }, 120_000);

@@ -75,8 +75,16 @@ export function decode(input: Buffer, limits: ProcessLimits): Promise<RawImage> 
   return decoding(limits, () => rawPixels(decoder(input, limits)));
 }
 
+/**
+ * Grey in, grey out: sharp writes its output as sRGB unless told otherwise, and some
+ * operations (convolve) lose the input's B_W interpretation on the way.
+ */
+function keepGrey(p: Sharp, channels: number): Sharp {
+  return channels === 1 ? p.toColourspace('b-w') : p;
+}
+
 function jpeg(p: Sharp, channels: number, quality: number): Sharp {
-  return (channels === 1 ? p.toColourspace('b-w') : p).jpeg({ quality });
+  return keepGrey(p, channels).jpeg({ quality });
 }
 
 export async function encodeJpeg(img: RawImage, quality: number): Promise<Buffer> {
@@ -93,7 +101,7 @@ function opencvOp(step: FilterStep): OpenCvOp {
  */
 export async function applyFilter(img: RawImage, name: string, params: FilterParams): Promise<RawImage> {
   const def = FILTERS[name];
-  if (def.sharpOp) return toRaw(def.sharpOp(rawInput(img), params));
+  if (def.sharpOp) return toRaw(keepGrey(def.sharpOp(rawInput(img), params), img.channels));
   return runOpenCv(img, [opencvOp({ name, params })]);
 }
 
@@ -123,7 +131,7 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
       const channels = img?.channels ?? 3;
       const run = async () => {
         const p = def.sharpOp!(img ? rawInput(img) : decoder(input, limits), step.params);
-        if (!last) return { raw: fromInput ? await rawPixels(p) : await toRaw(p) };
+        if (!last) return { raw: fromInput ? await rawPixels(p) : await toRaw(keepGrey(p, channels)) };
         const { data, info } = await jpeg(p, channels, limits.jpegQuality).toBuffer({ resolveWithObject: true });
         return { jpeg: { data, width: info.width, height: info.height, channels: info.channels } };
       };

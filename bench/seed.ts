@@ -1,0 +1,118 @@
+/**
+ * `npm run bench:seed [-- --rounds 7]`
+ * This project's filters against the seed's own Python stack (Pillow; native OpenCV for
+ * sharpen and edges, bench/seed_stack.py) on the 4K sample: decode → filter → JPEG q90, one
+ * process each, interleaved rounds, median wall ms and median CPU ms per image. Issue #13's
+ * goal: every case ≤ 1.5x the seed's time.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import os from 'node:os';
+import sharp from 'sharp';
+import { processImage } from '../lib/filters/pipeline';
+import { parseFilterSteps } from '../lib/filters/request';
+import { intArg, median, progress, r1, r2, rerunWithImageProcessEnv, ROOT, SAMPLE_4K, table } from './common';
+
+const CASES: { label: string; filters: string[] }[] = [
+  { label: 'resize 800x600', filters: ['resize'] },
+  { label: 'blur σ3', filters: ['blur'] },
+  { label: 'brightness 1.5', filters: ['brightness'] },
+  { label: 'sharpen (3x3)', filters: ['sharpen'] },
+  { label: 'edges (Canny 50/150, 5x5 pre-blur)', filters: ['edges'] },
+  { label: '[sharpen, edges]', filters: ['sharpen', 'edges'] },
+];
+const PYTHON = '/usr/bin/python3';
+const INSTALL = 'sudo apt-get install python3-opencv python3-pil';
+const SAMPLE_PATH = path.join(ROOT, 'static', 'sample_4k.jpg');
+
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/** The seed's stack in one long-lived Python process: one line per image, one JSON reply. */
+function seedProcess() {
+  const child = spawn(PYTHON, [path.join(__dirname, 'seed_stack.py'), SAMPLE_PATH], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('bench/seed_stack.py exited');
+    return JSON.parse(value);
+  };
+  return {
+    next,
+    async run(filters: string[]): Promise<Sample> {
+      child.stdin.write(`${filters.join(',')}\n`);
+      const r = await next();
+      return { wall: r.wall_ms, cpu: r.cpu_ms };
+    },
+    close() {
+      child.stdin.end('\n');
+    },
+  };
+}
+
+async function ours(filters: string[]): Promise<Sample> {
+  const steps = parseFilterSteps(filters, {});
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await processImage(SAMPLE_4K, steps);
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  // Process CPU, so libvips' threads count too, not only the JS thread.
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+function checkPython(): void {
+  const probe = spawnSync(PYTHON, ['-c', 'import cv2, PIL, numpy'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    console.error(`The seed's stack needs Python 3 with OpenCV and Pillow (${(probe.stderr || String(probe.error)).trim().split('\n').pop()}). Install them with:\n  ${INSTALL}`);
+    process.exit(2);
+  }
+}
+
+async function main() {
+  checkPython();
+  const rounds = intArg('rounds', 7, 1, 100);
+  const warmup = 2;
+  sharp.cache(false);
+  const seed = seedProcess();
+  const hello = await seed.next();
+  if (hello.missing) {
+    console.error(`The seed's stack is missing ${hello.missing}. Install it with:\n  ${INSTALL}`);
+    process.exit(2);
+  }
+  const samples = CASES.map(() => ({ ours: [] as Sample[], seed: [] as Sample[] }));
+  for (let round = 0; round < warmup + rounds; round++) {
+    progress(`round ${round + 1}/${warmup + rounds}${round < warmup ? ' (warm-up)' : ''}`);
+    for (const [i, c] of CASES.entries()) {
+      const a = await ours(c.filters);
+      const b = await seed.run(c.filters);
+      if (round >= warmup) {
+        samples[i].ours.push(a);
+        samples[i].seed.push(b);
+      }
+    }
+  }
+  seed.close();
+
+  const rows = CASES.map((c, i) => {
+    const o = samples[i].ours;
+    const s = samples[i].seed;
+    const ow = median(o.map((x) => x.wall));
+    const sw = median(s.map((x) => x.wall));
+    const ratio = ow / sw;
+    return [c.label, r1(ow), r1(sw), `${r2(ratio)}x${ratio <= 1.5 ? '' : ' (> 1.5x)'}`, r1(median(o.map((x) => x.cpu))), r1(median(s.map((x) => x.cpu)))];
+  });
+  console.log(`\nbench:seed — 4K sample (3840x2160), decode → filter → JPEG q90, one process each; median of ${rounds} interleaved rounds after ${warmup} warm-up`);
+  console.log(`node ${process.version}, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), OpenCV ${hello.opencv} (python), ${os.cpus().length} CPUs, ${new Date().toISOString()}\n`);
+  console.log(table(['case', 'ours ms', 'seed ms', 'ratio', 'ours CPU ms/image', 'seed CPU ms/image'], rows));
+  process.exit(0);
+}
+
+rerunWithImageProcessEnv();
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -67,6 +67,16 @@ test('three worker functions consume the queue one message at a time, reporting 
   }
 });
 
+test('the API stage is throttled, worker mappings bounded, batch functions reserved', () => {
+  expect(template.Resources.HttpApiStage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+  for (const [, m] of ofType('AWS::Lambda::EventSourceMapping').filter(([, r]) => r.Properties.EventSourceArn?.['Fn::GetAtt']?.[0] === 'TaskQueue')) {
+    expect(m.Properties.ScalingConfig.MaximumConcurrency).toBe(2);
+  }
+  const batch = ofType('AWS::Lambda::Function').filter(([id]) => id.startsWith('Batch'));
+  expect(batch.length).toBe(6);
+  for (const [, fn] of batch) expect(fn.Properties.ReservedConcurrentExecutions).toBe(2);
+});
+
 test('the HTTP functions are routes of one HTTP API, on the seed paths', () => {
   const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
   for (const key of ['GET /api/health/', 'GET /api/image/4k/', 'POST /api/process-batch/distributed/', 'GET /api/task/{task_id}/status/', 'GET /api/workers/status/', 'POST /api/process-batch/compare-all/']) {

@@ -77,6 +77,17 @@ test('the API stage is throttled, worker mappings bounded, batch functions reser
   for (const [, fn] of batch) expect(fn.Properties.ReservedConcurrentExecutions).toBe(2);
 });
 
+test('IAM: no wildcard actions, deletes only under uploads/, and lifecycle rules bound what is stored', () => {
+  const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement));
+  const actions = statements.flatMap((s: any) => [s.Action].flat());
+  for (const a of actions) expect(a).not.toMatch(/\*/);
+  const deletes = statements.filter((s: any) => [s.Action].flat().includes('s3:DeleteObject'));
+  expect(deletes).toHaveLength(1);
+  expect(JSON.stringify(deletes[0].Resource)).toContain('/uploads/*');
+  const rules = template.Resources.ImageBucket.Properties.LifecycleConfiguration.Rules;
+  expect(rules).toEqual(expect.arrayContaining([expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 1 }), expect.objectContaining({ Prefix: 'processed/' })]));
+});
+
 test('the HTTP functions are routes of one HTTP API, on the seed paths', () => {
   const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
   for (const key of ['GET /api/health/', 'GET /api/image/4k/', 'POST /api/process-batch/distributed/', 'GET /api/task/{task_id}/status/', 'GET /api/workers/status/', 'POST /api/process-batch/compare-all/']) {

@@ -19,31 +19,25 @@ export abstract class AppError extends Error {
   }
 }
 
-export class ValidationError extends AppError {
-  readonly status = 400;
-  readonly code = 'validation_error';
+/** The base of an error class with a fixed HTTP status and code (one line per class below). */
+function statusError(status: number, code: string, opts: { retryable?: boolean } = {}) {
+  return class extends AppError {
+    readonly status = status;
+    readonly code = code;
+    override readonly retryable = opts.retryable ?? false;
+  };
 }
 
-export class NotFoundError extends AppError {
-  readonly status = 404;
-  readonly code = 'not_found';
-}
+export class ValidationError extends statusError(400, 'validation_error') {}
 
-export class PayloadTooLargeError extends AppError {
-  readonly status = 413;
-  readonly code = 'payload_too_large';
-}
+export class NotFoundError extends statusError(404, 'not_found') {}
 
-export class UnsupportedMediaTypeError extends AppError {
-  readonly status = 415;
-  readonly code = 'unsupported_media_type';
-}
+export class PayloadTooLargeError extends statusError(413, 'payload_too_large') {}
+
+export class UnsupportedMediaTypeError extends statusError(415, 'unsupported_media_type') {}
 
 /** A dependency (Redis, SQS, S3) did not answer or answered with a server-side error. */
-export class DependencyUnavailableError extends AppError {
-  readonly status = 503;
-  readonly code = 'dependency_unavailable';
-  override readonly retryable = true;
+export class DependencyUnavailableError extends statusError(503, 'dependency_unavailable', { retryable: true }) {
   constructor(readonly dependency: string, message: string, cause?: unknown) {
     super(message, { cause, details: { dependency } });
   }
@@ -53,70 +47,43 @@ export class DependencyUnavailableError extends AppError {
  * A filter failed for a reason outside the pixels and parameters (the WASM heap could not
  * grow, a bug): another attempt, in a fresh process or with more memory, may succeed.
  */
-export class FilterCrashedError extends AppError {
-  readonly status = 500;
-  readonly code = 'filter_crashed';
-  override readonly retryable = true;
+export class FilterCrashedError extends statusError(500, 'filter_crashed', { retryable: true }) {}
+
+/** The same request can succeed later: the response says when (Retry-After, retry_after_s). */
+function retryLaterError(status: number, code: string) {
+  return class extends statusError(status, code, { retryable: true }) {
+    override readonly headers: Record<string, string>;
+    constructor(message: string, readonly retryAfterS: number, details: Record<string, unknown> = {}) {
+      super(message, { details: { ...details, retry_after_s: retryAfterS } });
+      this.headers = { 'retry-after': String(retryAfterS) };
+    }
+  };
 }
 
-/** This process is at a capacity limit right now; the same request later can succeed (sent with Retry-After). */
-export class OverloadedError extends AppError {
-  readonly status = 503;
-  readonly code = 'overloaded';
-  override readonly retryable = true;
-  override readonly headers: Record<string, string>;
-  constructor(message: string, readonly retryAfterS: number, details: Record<string, unknown> = {}) {
-    super(message, { details: { ...details, retry_after_s: retryAfterS } });
-    this.headers = { 'retry-after': String(retryAfterS) };
-  }
-}
+/** This process is at a capacity limit right now (the batch pixel budget). */
+export class OverloadedError extends retryLaterError(503, 'overloaded') {}
 
-export class InternalError extends AppError {
-  readonly status = 500;
-  readonly code = 'internal_error';
-}
+export class InternalError extends statusError(500, 'internal_error') {}
 
 /** The bytes are not an image we accept (undecodable, too many pixels, too large). */
-export class ImageRejectedError extends AppError {
-  readonly status = 422;
-  readonly code = 'image_rejected';
-}
+export class ImageRejectedError extends statusError(422, 'image_rejected') {}
 
 /**
  * A filter failed on these pixels and parameters (an OpenCV exception). The same input
  * fails the same way every time, so a queue consumer must not retry it.
  */
-export class FilterFailedError extends AppError {
-  readonly status = 422;
-  readonly code = 'filter_failed';
-}
+export class FilterFailedError extends statusError(422, 'filter_failed') {}
 
 /** The request conflicts with one in progress (e.g. the same Idempotency-Key, still running). */
-export class ConflictError extends AppError {
-  readonly status = 409;
-  readonly code = 'conflict';
-}
+export class ConflictError extends statusError(409, 'conflict') {}
 
 /** Well-formed but refused as a whole (e.g. an Idempotency-Key reused with another body). */
-export class UnprocessableError extends AppError {
-  readonly status = 422;
-  readonly code = 'unprocessable';
-}
+export class UnprocessableError extends statusError(422, 'unprocessable') {}
 
 /** No credentials, or credentials that are not valid: 401 with the scheme the client should use. */
-export class UnauthorizedError extends AppError {
-  readonly status = 401;
-  readonly code = 'unauthorized';
+export class UnauthorizedError extends statusError(401, 'unauthorized') {
   override readonly headers = { 'www-authenticate': 'Bearer realm="image-pipeline"' };
 }
 
 /** Over the per-key (or per-client) request budget; Retry-After says when the window resets. */
-export class TooManyRequestsError extends AppError {
-  readonly status = 429;
-  readonly code = 'rate_limited';
-  override readonly headers: Record<string, string>;
-  constructor(message: string, readonly retryAfterS: number) {
-    super(message, { details: { retry_after_s: retryAfterS } });
-    this.headers = { 'retry-after': String(retryAfterS) };
-  }
-}
+export class TooManyRequestsError extends retryLaterError(429, 'rate_limited') {}

@@ -36,6 +36,8 @@ function track(svc: Service): Service {
 class StartupError extends Error {}
 /** Start-up failed for a reason the message names (busy port, no Redis, bad variable...). */
 const EXIT_STARTUP_FAILED = 2;
+/** How often npm start checks that the npm process that ran it is still there. */
+const PARENT_CHECK_MS = 1000;
 
 function say(msg: string) {
   process.stdout.write(`[start] ${msg}\n`);
@@ -172,6 +174,12 @@ async function main() {
   }
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0, `received ${signal}`));
+  // `npm start` is npm running this script: if npm itself is killed, this process is
+  // re-parented and would keep the whole stack running with nobody attached to it.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void shutdown(1, `its parent process (${parent}) is gone`);
+  }, PARENT_CHECK_MS).unref();
 
   await ensurePortFree(cfg.http.host, cfg.http.port, 'PORT', 'HTTP API');
   await ensurePortFree(cfg.http.host, cfg.http.lambdaPort, 'LAMBDA_PORT', "serverless-offline's Lambda invoke endpoint");

@@ -3,9 +3,9 @@
  * running: its reaper process notices the closed pipe and stops the API, the emulator,
  * the workers and a private Redis.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { freePort, waitFor } from '../../scripts/local/processes';
-import { startStack } from '../helpers/stack';
+import { isolatedEnv, ROOT, startStack } from '../helpers/stack';
 
 function childrenOf(pid: number): number[] {
   try {
@@ -34,5 +34,21 @@ test('SIGKILL of npm start leaves no process it started', async () => {
   stack.child.kill('SIGKILL');
   await stack.stop();
   await waitFor('children gone', 15_000, async () => (started.some(alive) ? undefined : true), 200);
+  expect(started.filter(alive)).toEqual([]);
+}, 120_000);
+
+test('SIGKILL of the npm process that ran npm start stops the stack too', async () => {
+  // As `npm start` does: a parent process (here sh) runs scripts/start.ts as its child.
+  const env = await isolatedEnv({ WORKERS: 'worker-1' });
+  const wrapper = spawn('sh', ['-c', `"${process.execPath}" --import tsx scripts/start.ts; true`], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  wrapper.stdout!.on('data', (b) => (out += b));
+  await waitFor('stack ready', 90_000, async () => (/\[start\] ready/.test(out) ? true : undefined), 200);
+  const [start] = childrenOf(wrapper.pid!);
+  const started = [start, ...childrenOf(start)];
+  expect(started.length).toBeGreaterThanOrEqual(4);
+
+  wrapper.kill('SIGKILL');
+  await waitFor('stack gone', 20_000, async () => (started.some(alive) ? undefined : true), 200);
   expect(started.filter(alive)).toEqual([]);
 }, 120_000);

@@ -37,6 +37,8 @@ const RECEIVE_RETRY_MAX_MS = 5000;
  * nothing anywhere it pauses this long, which bounds both idle latency and idle polling.
  */
 const EMPTY_ROUND_PAUSE_MS = 200;
+/** How often a worker that joined a stack checks that its npm start is still running. */
+const STACK_CHECK_MS = 1000;
 
 /** The worker could not start; the one line printed says why and what to do. */
 const EXIT_STARTUP_FAILED = 2;
@@ -48,9 +50,9 @@ class StartupError extends Error {}
  * running (its state file), filling in only variables the shell did not set. Without
  * either it would go to real AWS with no credentials, which is never what a local user meant.
  */
-function joinRunningStack(): string {
+function joinRunningStack(): { description: string; stackPid?: number } {
   const own = loadConfig();
-  if (own.aws.endpoint || own.aws.queueUrl) return `the stack at ${own.aws.endpoint ?? own.aws.queueUrl} (AWS_ENDPOINT_URL/QUEUE_URL)`;
+  if (own.aws.endpoint || own.aws.queueUrl) return { description: `the stack at ${own.aws.endpoint ?? own.aws.queueUrl} (AWS_ENDPOINT_URL/QUEUE_URL)` };
   const state = readLiveStackState(own.local.stackStateFile);
   if (!state) {
     throw new StartupError(
@@ -61,7 +63,19 @@ function joinRunningStack(): string {
   for (const [name, value] of Object.entries(state.env)) {
     if (!process.env[name]) process.env[name] = value;
   }
-  return `the stack npm start (pid ${state.pid}) is running: API ${state.api_url}, emulator ${state.env.AWS_ENDPOINT_URL}, Redis ${state.env.REDIS_URL} (prefix "${state.env.REDIS_PREFIX}:")`;
+  return {
+    description: `the stack npm start (pid ${state.pid}) is running: API ${state.api_url}, emulator ${state.env.AWS_ENDPOINT_URL}, Redis ${state.env.REDIS_URL} (prefix "${state.env.REDIS_PREFIX}:")`,
+    stackPid: state.pid,
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
@@ -106,14 +120,14 @@ function cannotStart(e: unknown): never {
 
 async function main() {
   let worker: WorkerIdentity;
-  let joined: string;
+  let joined: ReturnType<typeof joinRunningStack>;
   try {
     joined = joinRunningStack();
     worker = resolveIdentity(config().workers.id, config().workers.capabilities);
   } catch (e) {
     cannotStart(e);
   }
-  process.stdout.write(`[worker] ${worker.id}: joining ${joined}\n`);
+  process.stdout.write(`[worker] ${worker.id}: joining ${joined.description}\n`);
   const deps = clients();
   const handler = createWorkerHandler(() => deps, () => worker);
   // FIFO dispatch: the one task queue. Capability dispatch: every class queue this worker covers.
@@ -139,6 +153,14 @@ async function main() {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A worker that joined through the state file goes when that stack goes: its emulator
+  // (and maybe its Redis) went with it, so there is nothing left to poll.
+  const { stackPid } = joined;
+  if (stackPid !== undefined) {
+    setInterval(() => {
+      if (!processAlive(stackPid)) stop(`the stack it joined (npm start pid ${stackPid}) has stopped`);
+    }, STACK_CHECK_MS).unref();
+  }
 
   // OpenCV takes ~0.3-0.4 s to load: pay it before taking tasks, not inside the first one.
   if (worker.capabilities.some((f) => FILTERS[f].library === 'opencv')) await loadOpenCv();

@@ -77,3 +77,18 @@ test('a worker started in a clean shell joins the running stack and completes th
   // A clean stop removes the state file, so a later worker cannot join a stack that is gone.
   expect(existsSync(DEFAULT_STATE)).toBe(false);
 }, 120_000);
+
+test('a worker that joined a stack stops by itself when that stack stops', async () => {
+  const joinedStack = await startStack({ STACK_STATE_FILE: '' }, 'standalone-worker-2');
+  const worker = cleanShell('npm run -s worker -- worker-2');
+  try {
+    await waitFor('worker ready', 30_000, async () => (/worker-2 ready \(pid/.test(worker.output()) ? true : undefined));
+    await joinedStack.stop();
+    expect(await worker.done).toBe(0);
+    expect(worker.output()).toMatch(new RegExp(`worker-2: the stack it joined \\(npm start pid ${joinedStack.pid}\\) has stopped, finishing the current task then stopping`));
+    expect(worker.output()).toMatch(/worker-2 stopped/);
+  } finally {
+    worker.child.kill('SIGKILL');
+    await joinedStack.stop();
+  }
+}, 120_000);

@@ -25,7 +25,7 @@ import { taskQueueUrl } from '../lib/tasks/queues';
 import { sweepDeadLetters } from '../lib/tasks/sweeper';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
-import { readLiveStackState, stackStatePath } from './local/stack-state';
+import { processAlive, readLiveStackState, stackStatePath } from './local/stack-state';
 import { sleep } from '../lib/core/time';
 
 /** After a failed receive (emulator restarting, network): first pause, doubled up to the cap. */
@@ -69,14 +69,6 @@ function joinRunningStack(): { description: string; stackPid?: number } {
   };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
   const a = m.Attributes ?? {};

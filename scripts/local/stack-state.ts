@@ -53,7 +53,8 @@ function readStackState(file: string): StackState | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, as another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -65,5 +66,5 @@ function alive(pid: number): boolean {
 /** The state of a stack whose `npm start` is still running; a file left by a dead one is ignored. */
 export function readLiveStackState(file: string): StackState | undefined {
   const state = readStackState(file);
-  return state && Number.isInteger(state.pid) && alive(state.pid) ? state : undefined;
+  return state && Number.isInteger(state.pid) && processAlive(state.pid) ? state : undefined;
 }

@@ -1,12 +1,12 @@
 /**
- * Calls to Redis, SQS and S3 go through `dependency()`: failures that mean "the service is
+ * Calls to Redis, SQS and S3 (and the Lambda API) go through `dependency()`: failures that mean "the service is
  * not there or broken" (connection refused, timeouts, 5xx, throttling) become a
  * DependencyUnavailableError naming it (HTTP 503); client errors (4xx such as NoSuchKey)
  * pass through for the caller to interpret.
  */
 import { AppError, DependencyUnavailableError } from './errors';
 
-export type DependencyName = 'redis' | 'sqs' | 's3';
+export type DependencyName = 'redis' | 'sqs' | 's3' | 'lambda';
 
 /** The HTTP status an AWS SDK error carries, if any. */
 export function httpStatus(e: unknown): number | undefined {

@@ -5,7 +5,8 @@
  * round trip per request.
  */
 import type { Clients } from './clients';
-import { DependencyUnavailableError, TooManyRequestsError } from './errors';
+import { dependency } from './dependencies';
+import { TooManyRequestsError } from './errors';
 
 const WINDOW_S = 60;
 
@@ -14,13 +15,8 @@ export async function enforceRateLimit(deps: Clients, client: string, nowMs: num
   if (limit === 0) return;
   const window = Math.floor(nowMs / 1000 / WINDOW_S);
   const key = deps.key('ratelimit', client, String(window));
-  let count: number;
-  try {
-    const res = await deps.redis.multi().incr(key).expire(key, WINDOW_S * 2).exec();
-    count = Number(res?.[0]?.[1]);
-  } catch (e) {
-    throw new DependencyUnavailableError('redis', 'rate limit counter unavailable', e);
-  }
+  const res = await dependency('redis', () => deps.redis.multi().incr(key).expire(key, WINDOW_S * 2).exec());
+  const count = Number(res?.[0]?.[1]);
   if (count > limit) {
     const retryAfterS = Math.max(1, Math.ceil((window + 1) * WINDOW_S - nowMs / 1000));
     throw new TooManyRequestsError(`rate limit of ${limit} requests per minute exceeded; retry after ${retryAfterS} s`, retryAfterS);

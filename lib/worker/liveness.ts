@@ -8,7 +8,7 @@
  */
 import { LambdaClient, ListEventSourceMappingsCommand, type EventSourceMappingConfiguration } from '@aws-sdk/client-lambda';
 import { lambdaClient, type Clients } from '../core/clients';
-import { DependencyUnavailableError } from '../core/errors';
+import { toDependencyError } from '../core/dependencies';
 import { builtInCapabilities } from './classes';
 import { listWorkers, type WorkerView } from './registry';
 
@@ -77,7 +77,8 @@ export function eventSourceMappingLiveness(client?: LambdaClient): WorkerLivenes
           try {
             return verdictFromMappings(await mappingStates(lambda, fn));
           } catch (e) {
-            throw new DependencyUnavailableError('lambda', `cannot list event-source mappings of ${fn}: ${(e as Error).message}`, e);
+            // Any failure here (also a 4xx such as AccessDenied) means status cannot be told: 503, raw error to the log.
+            throw toDependencyError('lambda', e);
           }
         }),
       );

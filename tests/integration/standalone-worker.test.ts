@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../../scripts/local/processes';
+import { readLiveStackState } from '../../scripts/local/stack-state';
 import { startStack, ROOT, type RunningStack } from '../helpers/stack';
 import { submit, waitForTask, fetchTaskStatus, terminal } from '../helpers/workers';
 
@@ -30,16 +31,8 @@ afterAll(async () => {
 });
 
 test('with no stack running, the worker prints one line with the fix and exits 2', async () => {
-  if (existsSync(DEFAULT_STATE)) {
-    const pid = JSON.parse(readFileSync(DEFAULT_STATE, 'utf8')).pid;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (alive) throw new Error(`an npm start (pid ${pid}) from this checkout is running; stop it to run this test`);
-  }
+  const running = readLiveStackState(DEFAULT_STATE);
+  if (running) throw new Error(`an npm start (pid ${running.pid}) from this checkout is running; stop it to run this test`);
   const run = cleanShell('npm run -s worker -- worker-1');
   expect(await run.done).toBe(2);
   const lines = run.output().trim().split('\n');

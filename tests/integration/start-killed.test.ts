@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { freePort, waitFor } from '../../scripts/local/processes';
+import { processAlive } from '../../scripts/local/stack-state';
 import { isolatedEnv, ROOT, startStack } from '../helpers/stack';
 
 function childrenOf(pid: number): number[] {
@@ -15,26 +16,18 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('SIGKILL of npm start leaves no process it started', async () => {
   const stack = await startStack({ WORKERS: 'worker-1', REDIS_URL: `redis://127.0.0.1:${await freePort()}` }, 'start-killed');
   const started = childrenOf(stack.pid);
   // redis-server, emulator, API, worker-1 (and the reaper itself).
   expect(started.length).toBeGreaterThanOrEqual(5);
-  expect(started.every(alive)).toBe(true);
+  expect(started.every(processAlive)).toBe(true);
 
   stack.child.kill('SIGKILL');
   await stack.stop();
-  await waitFor('children gone', 15_000, async () => (started.some(alive) ? undefined : true), 200);
-  expect(started.filter(alive)).toEqual([]);
+  await waitFor('children gone', 15_000, async () => (started.some(processAlive) ? undefined : true), 200);
+  expect(started.filter(processAlive)).toEqual([]);
 }, 120_000);
 
 test('SIGKILL of the npm process that ran npm start stops the stack too', async () => {
@@ -49,6 +42,6 @@ test('SIGKILL of the npm process that ran npm start stops the stack too', async 
   expect(started.length).toBeGreaterThanOrEqual(4);
 
   wrapper.kill('SIGKILL');
-  await waitFor('stack gone', 20_000, async () => (started.some(alive) ? undefined : true), 200);
-  expect(started.filter(alive)).toEqual([]);
+  await waitFor('stack gone', 20_000, async () => (started.some(processAlive) ? undefined : true), 200);
+  expect(started.filter(processAlive)).toEqual([]);
 }, 120_000);

@@ -8,13 +8,12 @@ import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { ImageRejectedError } from '../core/errors';
 import { percentileOf, round } from '../core/numbers';
 import { FILTERS } from '../filters/registry';
 import type { ProcessedImage, ProcessLimits } from '../filters/pipeline';
 import { filterPool, markPoolRun, poolInfo, poolSize } from '../filters/pool';
 import { batchResultKey } from '../images/keys';
-import { describeImage, headImage, listImages, readImage } from '../images/source';
+import { describeImage, listImages, readImage } from '../images/source';
 import { batchAdmission } from './admission';
 import { startMonitor, type ResourceReport } from './monitor';
 import type { BatchRequest } from './request';
@@ -64,12 +63,8 @@ export async function loadJobs(deps: Clients, req: BatchRequest): Promise<{ jobs
   }
   const bytes = new Map<string, Buffer>();
   for (const name of new Set(names)) {
-    const head = await headImage(deps, name);
-    const size = head.ContentLength ?? 0;
-    if (size > deps.config.processing.maxInputBytes) {
-      throw new ImageRejectedError(`image ${name} is ${size} bytes; the limit is ${deps.config.processing.maxInputBytes}`);
-    }
-    bytes.set(name, (await readImage(deps, name)).bytes);
+    // One GET: readImage refuses an image over the cap from its Content-Length, before the body.
+    bytes.set(name, (await readImage(deps, name, { maxBytes: deps.config.processing.maxInputBytes })).bytes);
   }
   const jobs: Job[] = [];
   for (let copy = 0; copy < req.copies; copy++) {

@@ -13,7 +13,7 @@ import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { ConflictError, ImageRejectedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
 import { contentTypeFor, isMissing, objectExists, SOURCE_PREFIX, validateImageName } from './source';
-import { UUID } from '../core/validate';
+import { numberInRange, UUID } from '../core/validate';
 
 /**
  * A presigned upload URL lives 15 minutes, shorter than PRESIGN_TTL_S (for downloads):
@@ -23,7 +23,8 @@ import { UUID } from '../core/validate';
 const UPLOAD_URL_TTL_S = 900;
 
 export const MAX_DIRECT_UPLOAD_BYTES = 10 * 1024 * 1024;
-const STAGING_PREFIX = 'uploads/';
+/** Large uploads are staged here; the bucket's lifecycle rule and IAM (scripts/aws/stack.ts) use it too. */
+export const STAGING_PREFIX = 'uploads/';
 const UPLOAD_ID = UUID;
 
 /** sharp's format name → the extensions a file of that format may have. */
@@ -99,12 +100,39 @@ export async function uploadDirect(deps: Clients, upload: DirectUpload) {
   return store(deps, name, body, overwriteFlag(upload.overwrite));
 }
 
+/**
+ * The size must be declared up front: the URL is signed for exactly that Content-Length and
+ * the name's Content-Type, so S3 refuses any other body (SignatureDoesNotMatch) and a leaked
+ * URL cannot stage a bigger file. Emulators do not check signatures; completeUpload checks the
+ * size again either way.
+ */
 export async function startUpload(deps: Clients, body: Record<string, unknown>) {
   const name = validateImageName(body.name, 'name');
+  const maxBytes = deps.config.processing.maxInputBytes;
+  if (typeof body.bytes === 'number' && Number.isInteger(body.bytes) && body.bytes > maxBytes) {
+    throw new PayloadTooLargeError(`bytes is ${body.bytes}; uploads take at most ${maxBytes} bytes (MAX_INPUT_BYTES)`, { field: 'bytes' });
+  }
+  const bytes = numberInRange(body.bytes, 'bytes', 1, maxBytes, { integer: true, unit: "bytes (the file's exact size)" });
   const id = randomUUID();
   const key = `${STAGING_PREFIX}${id}/${name}`;
-  const url = await getSignedUrl(deps.s3, new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }), { expiresIn: UPLOAD_URL_TTL_S });
-  return { upload_id: id, name, method: 'PUT', url, expires_in_s: UPLOAD_URL_TTL_S, max_bytes: deps.config.processing.maxInputBytes, complete_url: `/api/images/uploads/${id}/complete/` };
+  const contentType = contentTypeFor(name);
+  const url = await getSignedUrl(deps.s3, new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key, ContentLength: bytes, ContentType: contentType }), {
+    expiresIn: UPLOAD_URL_TTL_S,
+    // Without these the presigner signs only the host, and any size or type would be accepted.
+    signableHeaders: new Set(['content-length', 'content-type']),
+  });
+  return {
+    upload_id: id,
+    name,
+    method: 'PUT',
+    url,
+    // The PUT must carry exactly these: they are part of the signature.
+    headers: { 'Content-Type': contentType, 'Content-Length': String(bytes) },
+    bytes,
+    expires_in_s: UPLOAD_URL_TTL_S,
+    max_bytes: maxBytes,
+    complete_url: `/api/images/uploads/${id}/complete/`,
+  };
 }
 
 export async function completeUpload(deps: Clients, rawId: string | undefined, body: Record<string, unknown>) {

@@ -22,8 +22,13 @@ export function routesServedBy(capabilities: readonly string[]): Route[] {
   return ROUTES.filter((r) => r.filters.every((f) => capabilities.includes(f)));
 }
 
+/** A class queue's name beside the task queue's: image-tasks.fifo → image-tasks-io.fifo (also the aws stage's, scripts/aws/stack.ts). */
+export function classQueueName(taskQueueName: string, route: Route): string {
+  return taskQueueName.replace(/\.fifo$/, `-${route.name}.fifo`);
+}
+
 export function routeQueueName(deps: Clients, route: Route): string {
-  return deps.config.aws.queueName.replace(/\.fifo$/, `-${route.name}.fifo`);
+  return classQueueName(deps.config.aws.queueName, route);
 }
 
 export function routeQueueUrl(deps: Clients, route: Route): Promise<string> {

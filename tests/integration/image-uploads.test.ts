@@ -62,11 +62,14 @@ test('wrong content type, empty body, bad names are 4xx', async () => {
   }
 });
 
-test('bigger files: a presigned PUT, then complete verifies and stores', async () => {
+test('bigger files: a presigned PUT signed for the declared size and type, then complete verifies and stores', async () => {
   const name = unique('jpg');
-  const start = await postJson(`${url}/api/images/uploads/`, { name });
+  const start = await postJson(`${url}/api/images/uploads/`, { name, bytes: SAMPLE.length });
   expect(start.status).toBe(201);
-  const put = await fetch(start.body.url, { method: 'PUT', body: new Uint8Array(SAMPLE) });
+  expect(start.body.headers).toEqual({ 'Content-Type': 'image/jpeg', 'Content-Length': String(SAMPLE.length) });
+  // S3 checks the signature over these headers: a body of another size or type is refused on AWS.
+  expect(new URL(start.body.url).searchParams.get('X-Amz-SignedHeaders')!.split(';')).toEqual(expect.arrayContaining(['content-length', 'content-type', 'host']));
+  const put = await fetch(start.body.url, { method: 'PUT', headers: start.body.headers, body: new Uint8Array(SAMPLE) });
   expect(put.ok).toBe(true);
   const done = await postJson(`${url}${start.body.complete_url}`, { name });
   expect(done.status).toBe(201);
@@ -75,4 +78,16 @@ test('bigger files: a presigned PUT, then complete verifies and stores', async (
   // The staged copy is gone: completing twice finds nothing.
   expect((await postJson(`${url}${start.body.complete_url}`, { name })).status).toBe(404);
   expect((await postJson(`${url}/api/images/uploads/not-an-id/complete/`, { name })).status).toBe(400);
+});
+
+test('a large upload must declare its size, within MAX_INPUT_BYTES', async () => {
+  const name = unique('jpg');
+  for (const bytes of [undefined, 0, -1, 1.5, 'big', null]) {
+    const res = await postJson(`${url}/api/images/uploads/`, { name, bytes });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ field: 'bytes', message: expect.stringMatching(/bytes must be an integer from 1 to \d+ bytes/) });
+  }
+  const tooBig = await postJson(`${url}/api/images/uploads/`, { name, bytes: 10 ** 12 });
+  expect(tooBig.status).toBe(413);
+  expect(tooBig.body.error).toMatchObject({ field: 'bytes', message: expect.stringContaining('MAX_INPUT_BYTES') });
 });

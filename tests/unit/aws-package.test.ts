@@ -1,15 +1,14 @@
-// `serverless package --stage aws` runs offline (no credentials, no AWS calls) and yields the
-// CloudFormation template of the whole pipeline.
+// The aws stage's CloudFormation template and artifact, as `npm run package:aws` makes them.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
-import { buildDashboard } from '../../scripts/build-dashboard';
+import { FILTER_NAMES } from '../../lib/filters/registry';
+import { ROUTES } from '../../lib/tasks/dispatch';
+import { BUILT_IN_WORKERS, builtInCapabilities } from '../../lib/worker/classes';
+import { packageAwsStage, resourcesOfType, SECRET_ARN, type CfnTemplate } from '../helpers/aws-package';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const SECRET_ARN = 'arn:aws:ssm:us-east-1:123456789012:parameter/image-pipeline/api-keys';
-let template: { Resources: Record<string, { Type: string; Properties: any }> };
+let template: CfnTemplate;
 let outDir: string;
 // Distinctive values in the deployer's environment, searched for in everything packaged.
 const FAKE_KEY_ID = 'AKIAFAKEDEPLOYERKEY7';
@@ -17,27 +16,18 @@ const FAKE_SECRET = 'fakeDeployerSecret/wJalrXUtnFEMI/K7MDENG';
 const FAKE_REDIS_HOST = 'redis-fake-host.example';
 
 beforeAll(async () => {
-  await buildDashboard();
-  outDir = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', 'aws', '--package', outDir], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      SLS_TELEMETRY_DISABLED: '1',
-      AWS_ACCESS_KEY_ID: FAKE_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: FAKE_SECRET,
-      AWS_ENDPOINT_URL: '',
-      REDIS_URL: `rediss://${FAKE_REDIS_HOST}:6379`,
-      API_KEYS_SECRET: SECRET_ARN,
-    },
-    stdio: 'pipe',
-    timeout: 240_000,
-  });
-  template = JSON.parse(readFileSync(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  ({ dir: outDir, template } = await packageAwsStage({
+    AWS_ACCESS_KEY_ID: FAKE_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: FAKE_SECRET,
+    REDIS_URL: `rediss://${FAKE_REDIS_HOST}:6379`,
+    DISPATCH_MODE: '',
+    VPC_SUBNET_IDS: '',
+    VPC_SECURITY_GROUP_IDS: '',
+  }));
 }, 300_000);
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+const ofType = (type: string) => resourcesOfType(template, type);
 
 test('a FIFO task queue with a FIFO dead-letter queue and a redrive policy', () => {
   const queues = Object.fromEntries(ofType('AWS::SQS::Queue'));
@@ -46,25 +36,36 @@ test('a FIFO task queue with a FIFO dead-letter queue and a redrive policy', () 
   expect(template.Resources.ImageBucket.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
 });
 
-test('three worker functions consume the queue one message at a time, reporting item failures', () => {
+test('one worker function per built-in worker, each consuming the task queue one message at a time', () => {
   const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
-  expect(mappings).toHaveLength(3);
+  expect(mappings).toHaveLength(Object.keys(BUILT_IN_WORKERS).length);
   for (const m of mappings) {
     expect(m).toMatchObject({ BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['TaskQueue', 'Arn'] } });
   }
   const fns = Object.fromEntries(ofType('AWS::Lambda::Function'));
-  const workers = ['Worker1', 'Worker2', 'Worker3'].map((w) => fns[`${w}LambdaFunction`].Properties);
-  expect(workers.map((w) => [w.Environment.Variables.WORKER_ID, w.Environment.Variables.WORKER_CAPABILITIES])).toEqual([
-    ['worker-1', 'resize,blur,brightness'],
-    ['worker-2', 'sharpen,edges'],
-    ['worker-3', 'all'],
-  ]);
+  const workers = Object.entries(fns).filter(([, f]) => f.Properties.Handler === 'handlers/worker.consume').map(([, f]) => f.Properties);
+  expect(workers.map((w) => w.Environment.Variables.WORKER_ID).sort()).toEqual(Object.keys(BUILT_IN_WORKERS).sort());
   for (const w of workers) {
+    const caps = w.Environment.Variables.WORKER_CAPABILITIES;
+    expect(caps === 'all' ? [...FILTER_NAMES] : caps.split(',')).toEqual([...builtInCapabilities(w.Environment.Variables.WORKER_ID)!]);
     expect(w.Runtime).toBe('nodejs22.x');
     expect(w.Environment.Variables.QUEUE_URL).toEqual({ Ref: 'TaskQueue' });
     expect(w.Environment.Variables.AWS_ENDPOINT_URL).toEqual({ Ref: 'AWS::NoValue' });
     expect(w.Environment.Variables).toMatchObject(IMAGE_PROCESS_ENV);
   }
+  // Worker status on Lambda names each worker's deployed function.
+  expect(fns.HealthLambdaFunction.Properties.Environment.Variables.WORKER_FUNCTIONS).toBe('worker-1=image-pipeline-aws-worker1,worker-2=image-pipeline-aws-worker2,worker-3=image-pipeline-aws-worker3');
+});
+
+test('the class queues of capability dispatch exist beside the task queue, dead-lettering into the same DLQ', () => {
+  const queues = Object.fromEntries(ofType('AWS::SQS::Queue'));
+  for (const route of ROUTES) {
+    expect(queues[`TaskQueue${route.name[0].toUpperCase()}${route.name.slice(1)}`].Properties).toEqual({
+      ...queues.TaskQueue.Properties,
+      QueueName: `image-tasks-aws-${route.name}.fifo`,
+    });
+  }
+  expect(Object.keys(queues)).toHaveLength(2 + ROUTES.length);
 });
 
 test('the API stage is throttled, worker mappings bounded, batch functions reserved', () => {
@@ -77,6 +78,9 @@ test('the API stage is throttled, worker mappings bounded, batch functions reser
   for (const [, fn] of batch) expect(fn.Properties.ReservedConcurrentExecutions).toBe(2);
 });
 
+const statementsOf = (roleId: string) => template.Resources[roleId].Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+const grants = (roleId: string, action: string) => statementsOf(roleId).filter((s: any) => [s.Action].flat().includes(action)).flatMap((s: any) => [s.Resource].flat()).map((r: any) => JSON.stringify(r));
+
 test('IAM: no wildcard actions, deletes only under uploads/, and lifecycle rules bound what is stored', () => {
   const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement));
   const actions = statements.flatMap((s: any) => [s.Action].flat());
@@ -86,6 +90,36 @@ test('IAM: no wildcard actions, deletes only under uploads/, and lifecycle rules
   expect(JSON.stringify(deletes[0].Resource)).toContain('/uploads/*');
   const rules = template.Resources.ImageBucket.Properties.LifecycleConfiguration.Rules;
   expect(rules).toEqual(expect.arrayContaining([expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 1 }), expect.objectContaining({ Prefix: 'processed/' })]));
+});
+
+test('IAM: one role per function group, each with only what its functions use', () => {
+  const fns = ofType('AWS::Lambda::Function');
+  const roleOf = (handler: string) => fns.filter(([, f]) => f.Properties.Handler === handler).map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]);
+  // Every HTTP function shares the API role; the authorizer, the sweeper and each worker have their own.
+  expect(new Set(fns.filter(([, f]) => !/worker\.|authorizer\./.test(f.Properties.Handler)).map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]))).toEqual(new Set(['ApiRole']));
+  expect(roleOf('handlers/authorizer.authorize')).toEqual(['AuthorizerRole']);
+  expect(roleOf('handlers/worker.sweep')).toEqual(['SweeperRole']);
+  expect(new Set(roleOf('handlers/worker.consume')).size).toBe(Object.keys(BUILT_IN_WORKERS).length);
+  expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+
+  // Only the authorizer reads the keys, and only the configured parameter.
+  expect(grants('AuthorizerRole', 'ssm:GetParameter')).toEqual([JSON.stringify(SECRET_ARN)]);
+  expect(grants('ApiRole', 'ssm:GetParameter')).toEqual([]);
+  // Workers: receive and delete from their own queue only, read source/, write processed/; never send, never delete objects.
+  for (const id of ['Worker1Role', 'Worker2Role', 'Worker3Role']) {
+    expect(grants(id, 'sqs:DeleteMessage')).toEqual([JSON.stringify({ 'Fn::GetAtt': ['TaskQueue', 'Arn'] })]);
+    expect(grants(id, 'sqs:SendMessage')).toEqual([]);
+    expect(grants(id, 's3:GetObject')).toEqual([expect.stringContaining('/source/*')]);
+    expect(grants(id, 's3:PutObject')).toEqual([expect.stringContaining('/processed/*')]);
+    expect(grants(id, 's3:DeleteObject')).toEqual([]);
+  }
+  // The API sends to every task queue but consumes only the DLQ (listing and redrive).
+  expect(grants('ApiRole', 'sqs:SendMessage')).toHaveLength(2 + ROUTES.length);
+  expect(grants('ApiRole', 'sqs:ReceiveMessage')).toEqual([JSON.stringify({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] })]);
+  expect(grants('SweeperRole', 'sqs:ReceiveMessage')).toEqual([JSON.stringify({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] })]);
+  expect(grants('SweeperRole', 's3:GetObject')).toEqual([]);
+  // No VPC unless asked for (tests/unit/aws-capability-stage.test.ts packages with one).
+  for (const [, f] of fns) expect(f.Properties.VpcConfig).toBeUndefined();
 });
 
 test('the HTTP functions are routes of one HTTP API, on the seed paths', () => {

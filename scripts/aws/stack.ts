@@ -1,0 +1,210 @@
+/**
+ * The parts of serverless.yml that follow from definitions in lib/, generated so they cannot
+ * drift: the worker functions and their SQS mappings (lib/worker/classes.ts), the per-class
+ * queues of capability dispatch (lib/tasks/dispatch.ts), one IAM role per function group, the
+ * bucket's lifecycle rules (the prefixes of lib/images), and the optional VPC attachment.
+ * serverless.yml reaches this through serverless-parts.cjs (`${file(./scripts/aws/serverless-parts.cjs):<part>}`).
+ */
+import { loadConfig } from '../../lib/core/config';
+import { PROCESSED_PREFIX } from '../../lib/images/keys';
+import { SOURCE_PREFIX } from '../../lib/images/source';
+import { STAGING_PREFIX } from '../../lib/images/uploads';
+import { classQueueName, ROUTES, routesServedBy, type Route } from '../../lib/tasks/dispatch';
+import { BUILT_IN_WORKERS, builtInCapabilities } from '../../lib/worker/classes';
+import { FILTER_NAMES } from '../../lib/filters/registry';
+
+export interface StackInput {
+  service: string;
+  stage: string;
+  /** The task queue's name; class queues are named beside it. */
+  queueName: string;
+  /** DISPATCH_MODE as the deployer set it ('' = the default), validated like everywhere else. */
+  dispatchMode: string;
+  workerMaxConcurrency: number;
+  visibilityTimeoutS: number;
+  maxReceiveCount: number;
+  /** API_KEYS_SECRET: the authorizer may read this one parameter or secret and nothing else. */
+  apiKeysSecret: string;
+  /** VPC_SUBNET_IDS / VPC_SECURITY_GROUP_IDS, comma-separated; both or neither. */
+  vpcSubnetIds: string;
+  vpcSecurityGroupIds: string;
+}
+
+type Cfn = Record<string, unknown>;
+
+const TASK_QUEUE = 'TaskQueue';
+const DEAD_LETTER_QUEUE = 'DeadLetterQueue';
+const BUCKET = 'ImageBucket';
+export const WORKER_HANDLER = 'handlers/worker.consume';
+const WORKER = { handler: WORKER_HANDLER, timeout: 60, memorySize: 2048 };
+
+/** worker-1 → worker1: serverless function names allow no dash-digit ambiguity in logical ids. */
+export const workerFunctionKey = (workerId: string) => workerId.replace(/-/g, '');
+const logicalPart = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+export const classQueueId = (route: Route) => `${TASK_QUEUE}${logicalPart(route.name)}`;
+const workerRoleId = (workerId: string) => `${logicalPart(workerFunctionKey(workerId))}Role`;
+
+export function dispatchModeOf(raw: string): 'fifo' | 'capability' {
+  return loadConfig({ DISPATCH_MODE: raw || undefined }).dispatch.mode;
+}
+
+/** The queues a built-in worker consumes on the deployed stage: what scripts/worker.ts consumes locally. */
+export function queuesConsumedBy(workerId: string, mode: 'fifo' | 'capability'): string[] {
+  if (mode === 'fifo') return [TASK_QUEUE];
+  return routesServedBy(builtInCapabilities(workerId)!).map(classQueueId);
+}
+
+const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const objects = (prefix: string) => ({ 'Fn::Join': ['', [arn(BUCKET), `/${prefix}*`]] });
+const allow = (Action: string[], Resource: unknown) => ({ Effect: 'Allow', Action, Resource });
+
+function role(input: StackInput, statements: Cfn[], inVpc: boolean): Cfn {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+      },
+      // The managed policy only grants the ENI calls a function in a VPC needs.
+      ManagedPolicyArns: inVpc ? [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }] : [],
+      Policies: [
+        {
+          PolicyName: 'least-privilege',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              // serverless.yml creates the log groups; functions only write to this service's.
+              allow(['logs:CreateLogStream', 'logs:PutLogEvents'], {
+                'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${input.service}-${input.stage}-*:*`,
+              }),
+              ...statements,
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+export interface Vpc {
+  subnetIds: string[];
+  securityGroupIds: string[];
+}
+
+export function vpcOf(input: Pick<StackInput, 'vpcSubnetIds' | 'vpcSecurityGroupIds'>): Vpc | undefined {
+  const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const subnetIds = list(input.vpcSubnetIds);
+  const securityGroupIds = list(input.vpcSecurityGroupIds);
+  if (subnetIds.length === 0 && securityGroupIds.length === 0) return undefined;
+  if (subnetIds.length === 0 || securityGroupIds.length === 0) {
+    throw new Error('VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS go together: set both (comma-separated) to run the functions in a VPC, or neither');
+  }
+  const bad = [...subnetIds.filter((s) => !/^subnet-[0-9a-f]{8,17}$/.test(s)), ...securityGroupIds.filter((s) => !/^sg-[0-9a-f]{8,17}$/.test(s))];
+  if (bad.length) throw new Error(`not a subnet-… / sg-… id: ${bad.join(', ')}`);
+  return { subnetIds, securityGroupIds };
+}
+
+/** The capabilities a built-in worker's function declares: its class's filters, or "all". */
+function declaredCapabilities(workerId: string): string {
+  const caps = builtInCapabilities(workerId)!;
+  return caps.length === FILTER_NAMES.length ? 'all' : caps.join(',');
+}
+
+export function workerFunctions(input: StackInput): Record<string, Cfn> {
+  const mode = dispatchModeOf(input.dispatchMode);
+  return Object.fromEntries(
+    Object.keys(BUILT_IN_WORKERS).map((id) => [
+      workerFunctionKey(id),
+      {
+        ...WORKER,
+        role: workerRoleId(id),
+        environment: { WORKER_ID: id, WORKER_CAPABILITIES: declaredCapabilities(id) },
+        events: queuesConsumedBy(id, mode).map((queue) => ({
+          sqs: { arn: arn(queue), batchSize: 1, maximumConcurrency: input.workerMaxConcurrency, functionResponseType: 'ReportBatchItemFailures' },
+        })),
+      },
+    ]),
+  );
+}
+
+/** WORKER_FUNCTIONS for lib/worker/liveness.ts: worker id → deployed function name. */
+export function workerFunctionNames(input: StackInput): string {
+  return Object.keys(BUILT_IN_WORKERS)
+    .map((id) => `${id}=${input.service}-${input.stage}-${workerFunctionKey(id)}`)
+    .join(',');
+}
+
+export function lifecycleRules(): Cfn[] {
+  return [
+    { Id: 'expire-processed', Status: 'Enabled', Prefix: PROCESSED_PREFIX, ExpirationInDays: 7 },
+    // Large-upload staging: an upload never completed would otherwise stay forever.
+    { Id: 'expire-uploads', Status: 'Enabled', Prefix: STAGING_PREFIX, ExpirationInDays: 1 },
+    { Id: 'abort-incomplete-multipart', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+  ];
+}
+
+/** The per-class queues, the roles, and their outputs. */
+export function resources(input: StackInput): { Resources: Record<string, Cfn>; Outputs: Record<string, Cfn> } {
+  const mode = dispatchModeOf(input.dispatchMode);
+  const inVpc = vpcOf(input) !== undefined;
+  const Resources: Record<string, Cfn> = {};
+  const Outputs: Record<string, Cfn> = {};
+  for (const route of ROUTES) {
+    // The same settings as the task queue, dead-lettering into the same DLQ: /api/dlq/ and the sweeper see every class.
+    Resources[classQueueId(route)] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: classQueueName(input.queueName, route),
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        VisibilityTimeout: input.visibilityTimeoutS,
+        RedrivePolicy: { deadLetterTargetArn: arn(DEAD_LETTER_QUEUE), maxReceiveCount: input.maxReceiveCount },
+      },
+    };
+    Outputs[`${classQueueId(route)}Url`] = { Value: { Ref: classQueueId(route) } };
+  }
+  const taskQueues = [TASK_QUEUE, ...ROUTES.map(classQueueId)];
+
+  // HTTP functions: enqueue to any task queue, read queue depths, list and redrive the DLQ,
+  // serve and accept images, write batch results, stage and verify large uploads.
+  Resources.ApiRole = role(
+    input,
+    [
+      allow(['sqs:SendMessage', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'], [...taskQueues, DEAD_LETTER_QUEUE].map(arn)),
+      allow(['sqs:ReceiveMessage', 'sqs:DeleteMessage'], arn(DEAD_LETTER_QUEUE)),
+      // ListBucket: the image list, HeadBucket for health, and 404 (not 403) for a missing image.
+      allow(['s3:ListBucket'], arn(BUCKET)),
+      allow(['s3:GetObject'], [SOURCE_PREFIX, PROCESSED_PREFIX, STAGING_PREFIX].map(objects)),
+      allow(['s3:PutObject'], [SOURCE_PREFIX, PROCESSED_PREFIX, STAGING_PREFIX].map(objects)),
+      // Completing a large upload deletes its staged object; nothing else is ever deleted.
+      allow(['s3:DeleteObject'], objects(STAGING_PREFIX)),
+      // GET /api/workers/status/ reads whether each worker's mapping is enabled;
+      // ListEventSourceMappings has no resource-level permissions.
+      allow(['lambda:ListEventSourceMappings'], '*'),
+    ],
+    inVpc,
+  );
+  // The authorizer reads the keys and nothing else; it never runs in the VPC (it needs no Redis).
+  Resources.AuthorizerRole = role(input, [allow(['ssm:GetParameter', 'secretsmanager:GetSecretValue'], input.apiKeysSecret || 'arn:aws:ssm:us-east-1:000000000000:parameter/image-pipeline-no-keys')], false);
+  // The dead-letter sweeper only looks at the DLQ (receive, then make visible again).
+  Resources.SweeperRole = role(
+    input,
+    [allow(['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'], arn(DEAD_LETTER_QUEUE))],
+    inVpc,
+  );
+  // Each worker: its own queues only, read source/, write processed/.
+  for (const id of Object.keys(BUILT_IN_WORKERS)) {
+    Resources[workerRoleId(id)] = role(
+      input,
+      [
+        allow(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], queuesConsumedBy(id, mode).map(arn)),
+        allow(['s3:ListBucket'], arn(BUCKET)),
+        allow(['s3:GetObject'], objects(SOURCE_PREFIX)),
+        allow(['s3:PutObject'], objects(PROCESSED_PREFIX)),
+      ],
+      inVpc,
+    );
+  }
+  return { Resources, Outputs };
+}

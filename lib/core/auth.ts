@@ -6,11 +6,10 @@
  * Authorization header before the authorizer runs, which the open local default needs to pass.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from './config';
 import { ConfigError } from './config';
 import { UnauthorizedError } from './errors';
+import { readSecret, type SecretReader } from './secrets';
 
 export type Principal = { kind: 'key'; id: string } | { kind: 'anonymous' };
 
@@ -55,20 +54,6 @@ export function authenticate(keys: KeySet, authorization: string | undefined): P
   }
   return { kind: 'key', id: digest(token).toString('hex').slice(0, 16) };
 }
-
-type SecretReader = (ref: string, cfg: Config) => Promise<string>;
-
-const readSecret: SecretReader = async (ref, cfg) => {
-  const region = cfg.aws.region;
-  if (ref.startsWith('arn:aws:secretsmanager:') || ref.startsWith('secretsmanager:')) {
-    const client = new SecretsManagerClient({ region });
-    const out = await client.send(new GetSecretValueCommand({ SecretId: ref.replace(/^secretsmanager:/, '') }));
-    return out.SecretString ?? '';
-  }
-  const client = new SSMClient({ region });
-  const out = await client.send(new GetParameterCommand({ Name: ref, WithDecryption: true }));
-  return out.Parameter?.Value ?? '';
-};
 
 let cache: { keys: Promise<KeySet>; at: number } | undefined;
 

@@ -7,7 +7,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import Redis from 'ioredis';
-import { config, type Config } from './config';
+import { config, ConfigError, type Config } from './config';
+import { dependency } from './dependencies';
+import { readSecret, type SecretReader } from './secrets';
 
 export interface Clients {
   config: Config;
@@ -66,10 +68,49 @@ export function createClients(cfg: Config = config()): Clients {
 
 let shared: Clients | undefined;
 
-/** The process-wide clients, created on first use. */
+/** The process-wide clients, created on first use (local processes; handlers use readyClients). */
 export function clients(): Clients {
+  if (!shared && config().redis.urlSecret !== undefined) {
+    throw new ConfigError('REDIS_URL_SECRET is set: the clients must come from readyClients(), which reads the URL first');
+  }
   shared ??= createClients();
   return shared;
+}
+
+/**
+ * REDIS_URL, or the URL held in REDIS_URL_SECRET, read once per process (a failed read is
+ * tried again on the next call) and checked like REDIS_URL.
+ */
+export function redisUrl(cfg: Config, reader: SecretReader = readSecret): Promise<string> {
+  const ref = cfg.redis.urlSecret;
+  if (ref === undefined) return Promise.resolve(cfg.redis.url);
+  const url = dependency('secrets', () => reader(ref, cfg)).then((text) => {
+    const value = text.trim();
+    let protocol = '';
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      // reported below, without echoing the secret
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') throw new ConfigError(`REDIS_URL_SECRET ${ref} must hold a redis:// or rediss:// URL`);
+    return value;
+  });
+  return url;
+}
+
+let ready: Promise<Clients> | undefined;
+
+/** The process-wide clients for a handler: on deployed stages the Redis URL may first come from a secret. */
+export function readyClients(): Promise<Clients> {
+  if (shared) return Promise.resolve(shared);
+  ready ??= redisUrl(config()).then(
+    (url) => (shared ??= createClients({ ...config(), redis: { ...config().redis, url } })),
+    (e) => {
+      ready = undefined;
+      throw e;
+    },
+  );
+  return ready;
 }
 
 export async function closeClients(c: Clients): Promise<void> {

@@ -12,6 +12,13 @@ function read(env: Env, name: string): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
+/** A setting that replaces another: both set would leave which one wins to guesswork. */
+function exclusiveWith(env: Env, name: string, other: string): string | undefined {
+  const v = read(env, name);
+  if (v !== undefined && read(env, other) !== undefined) throw new ConfigError(`set ${name} or ${other}, not both`);
+  return v;
+}
+
 function str(env: Env, name: string, def: string): string {
   return read(env, name) ?? def;
 }
@@ -119,6 +126,12 @@ export function loadConfig(env: Env = process.env) {
     },
     redis: {
       url: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!,
+      /**
+       * Deployed stages: an SSM SecureString parameter or Secrets Manager secret holding the
+       * URL (same forms as API_KEYS_SECRET), so a password in it never reaches the function's
+       * configuration or the template. Read at cold start by readyClients().
+       */
+      urlSecret: exclusiveWith(env, 'REDIS_URL_SECRET', 'REDIS_URL'),
       /** Every key this deployment writes starts with `${prefix}:`, so runs can share one Redis. */
       prefix: name(env, 'REDIS_PREFIX', 'ip', /^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -'),
       /** `npm start` only: start a private redis-server when nothing answers at REDIS_URL. */

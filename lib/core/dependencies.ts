@@ -6,7 +6,7 @@
  */
 import { AppError, DependencyUnavailableError } from './errors';
 
-export type DependencyName = 'redis' | 'sqs' | 's3' | 'lambda';
+export type DependencyName = 'redis' | 'sqs' | 's3' | 'lambda' | 'secrets';
 
 /** The HTTP status an AWS SDK error carries, if any. */
 export function httpStatus(e: unknown): number | undefined {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { clients, type Clients } from './clients';
+import { readyClients, type Clients } from './clients';
 import { AppError, InternalError, PayloadTooLargeError, ValidationError } from './errors';
 import { errorFields, log } from './log';
 import { apiKeys, authenticate, type Principal } from './auth';
@@ -171,16 +171,25 @@ async function admit(req: Request, deps: Clients): Promise<void> {
 export interface HandlerOptions {
   /** Health and the dashboard's static files: no key, no rate limit. */
   public?: boolean;
-  getDeps?: () => Clients;
+  getDeps?: () => Clients | Promise<Clients>;
 }
 
 export function httpHandler(endpoint: Endpoint, opts: HandlerOptions = {}) {
-  const getDeps = opts.getDeps ?? clients;
+  const getDeps = opts.getDeps ?? readyClients;
   return async (event: APIGatewayProxyEventV2, context?: Context): Promise<Response> => {
     const started = performance.now();
     // serverless-offline gives every event the same requestContext.requestId; the invocation id is unique.
     const req = parseEvent(event, context?.awsRequestId ?? randomUUID());
-    const deps = getDeps();
+    let deps: Clients;
+    try {
+      deps = await getDeps();
+    } catch (e) {
+      // No clients (REDIS_URL_SECRET unreadable): answer, but nothing can be recorded.
+      log.error('request failed before its clients existed', { route: req.route, request_id: req.requestId, ...errorFields(e) });
+      const res = errorResponse(e, req.requestId);
+      res.headers = { ...res.headers, 'x-request-id': req.requestId };
+      return res;
+    }
     recordRequestStart(deps);
     let res: Response;
     try {

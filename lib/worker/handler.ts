@@ -9,10 +9,10 @@ import { errorFields, log } from '../core/log';
 import { consume } from './consume';
 import { heartbeat, registerWorker, type WorkerIdentity } from './registry';
 
-export function createWorkerHandler(getDeps: () => Clients, getIdentity: () => WorkerIdentity) {
+export function createWorkerHandler(getDeps: () => Clients | Promise<Clients>, getIdentity: () => WorkerIdentity) {
   let registered = false;
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const deps = getDeps();
+    const deps = await getDeps();
     const worker = getIdentity();
     // On Lambda there is no process between invocations to beat the heart: each invocation does.
     // Without Redis the records are still handed to consume(), which retries them after a

@@ -15,6 +15,7 @@ module.exports = async ({ resolveVariable }) => {
     visibilityTimeoutS: await number('self:custom.queue.visibilityTimeoutS'),
     maxReceiveCount: await number('self:custom.queue.maxReceiveCount'),
     apiKeysSecret: await resolveVariable("env:API_KEYS_SECRET, ''"),
+    redisUrlSecret: await resolveVariable("env:REDIS_URL_SECRET, ''"),
     vpcSubnetIds: await resolveVariable("env:VPC_SUBNET_IDS, ''"),
     vpcSecurityGroupIds: await resolveVariable("env:VPC_SECURITY_GROUP_IDS, ''"),
   };

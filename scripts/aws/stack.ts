@@ -25,6 +25,8 @@ export interface StackInput {
   maxReceiveCount: number;
   /** API_KEYS_SECRET: the authorizer may read this one parameter or secret and nothing else. */
   apiKeysSecret: string;
+  /** REDIS_URL_SECRET: every function that uses Redis may read it. */
+  redisUrlSecret: string;
   /** VPC_SUBNET_IDS / VPC_SECURITY_GROUP_IDS, comma-separated; both or neither. */
   vpcSubnetIds: string;
   vpcSecurityGroupIds: string;
@@ -57,6 +59,11 @@ export function queuesConsumedBy(workerId: string, mode: 'fifo' | 'capability'):
 const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const objects = (prefix: string) => ({ 'Fn::Join': ['', [arn(BUCKET), `/${prefix}*`]] });
 const allow = (Action: string[], Resource: unknown) => ({ Effect: 'Allow', Action, Resource });
+
+/** Roles of functions that use Redis may read the secret holding its URL, when there is one. */
+function redisUrlGrant(input: StackInput): Cfn[] {
+  return input.redisUrlSecret ? [allow(['ssm:GetParameter', 'secretsmanager:GetSecretValue'], input.redisUrlSecret)] : [];
+}
 
 function role(input: StackInput, statements: Cfn[], inVpc: boolean): Cfn {
   return {
@@ -182,6 +189,7 @@ export function resources(input: StackInput): { Resources: Record<string, Cfn>; 
       // GET /api/workers/status/ reads whether each worker's mapping is enabled;
       // ListEventSourceMappings has no resource-level permissions.
       allow(['lambda:ListEventSourceMappings'], '*'),
+      ...redisUrlGrant(input),
     ],
     inVpc,
   );
@@ -190,7 +198,7 @@ export function resources(input: StackInput): { Resources: Record<string, Cfn>; 
   // The dead-letter sweeper only looks at the DLQ (receive, then make visible again).
   Resources.SweeperRole = role(
     input,
-    [allow(['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'], arn(DEAD_LETTER_QUEUE))],
+    [allow(['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'], arn(DEAD_LETTER_QUEUE)), ...redisUrlGrant(input)],
     inVpc,
   );
   // Each worker: its own queues only, read source/, write processed/.
@@ -202,6 +210,7 @@ export function resources(input: StackInput): { Resources: Record<string, Cfn>; 
         allow(['s3:ListBucket'], arn(BUCKET)),
         allow(['s3:GetObject'], objects(SOURCE_PREFIX)),
         allow(['s3:PutObject'], objects(PROCESSED_PREFIX)),
+        ...redisUrlGrant(input),
       ],
       inVpc,
     );

@@ -10,11 +10,18 @@ import { packageAwsStage, resourcesOfType, ROOT, type CfnTemplate } from '../hel
 
 const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'];
 const SECURITY_GROUP = 'sg-0123456789abcdef0';
+const REDIS_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-pipeline-redis-AbCdEf';
 let template: CfnTemplate;
 let outDir: string;
 
 beforeAll(async () => {
-  ({ dir: outDir, template } = await packageAwsStage({ DISPATCH_MODE: 'capability', VPC_SUBNET_IDS: SUBNETS.join(','), VPC_SECURITY_GROUP_IDS: SECURITY_GROUP }));
+  ({ dir: outDir, template } = await packageAwsStage({
+    DISPATCH_MODE: 'capability',
+    VPC_SUBNET_IDS: SUBNETS.join(','),
+    VPC_SECURITY_GROUP_IDS: SECURITY_GROUP,
+    REDIS_URL: '',
+    REDIS_URL_SECRET: REDIS_SECRET,
+  }));
 }, 300_000);
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
@@ -58,6 +65,16 @@ test('with VPC variables every function but the authorizer runs in the VPC, and 
       expect(fn.Properties.VpcConfig).toEqual({ SubnetIds: SUBNETS, SecurityGroupIds: [SECURITY_GROUP] });
       expect(vpcPolicy).toBe(true);
     }
+  }
+});
+
+test('with REDIS_URL_SECRET the URL is read at cold start: only its reference is deployed, and only Redis users may read it', () => {
+  for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    expect(fn.Properties.Environment.Variables.REDIS_URL_SECRET).toBe(REDIS_SECRET);
+    expect(fn.Properties.Environment.Variables.REDIS_URL ?? '').toBe('');
+    const statements = template.Resources[fn.Properties.Role['Fn::GetAtt'][0]].Properties.Policies[0].PolicyDocument.Statement;
+    const readsIt = statements.some((s: any) => s.Action.includes('secretsmanager:GetSecretValue') && s.Resource === REDIS_SECRET);
+    expect(readsIt).toBe(id !== 'AuthorizerLambdaFunction');
   }
 });
 

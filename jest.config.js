@@ -27,5 +27,11 @@ module.exports = {
       // Each file starts the stack it needs.
       testMatch: ['<rootDir>/tests/reliability/**/*.test.ts'],
     },
+    {
+      ...common,
+      displayName: 'bundle',
+      // Packages the aws stage and runs its artifact's handlers; starts its own emulator.
+      testMatch: ['<rootDir>/tests/bundle/**/*.test.ts'],
+    },
   ],
 };

@@ -171,8 +171,7 @@ test('the init script, run twice with the AWS CLI, creates exactly what npm star
   const viaProvision = names();
   const scriptEnv = { ...viaScript, STATIC_DIR };
 
-  const first = await runScript(scriptEnv);
-  expect(first).toContain(`bucket ${viaScript.BUCKET_NAME} with`);
+  await runScript(scriptEnv);
   const afterFirst = await describeRun(clientsFor(viaScript), viaScript.id);
   await runScript(scriptEnv);
   const afterSecond = await describeRun(clientsFor(viaScript), viaScript.id);

@@ -36,10 +36,14 @@ export class PayloadTooLargeError extends statusError(413, 'payload_too_large') 
 
 export class UnsupportedMediaTypeError extends statusError(415, 'unsupported_media_type') {}
 
+/** How long a client is told to wait after meeting an unavailable dependency: outages here are short (restarts, bursts). */
+export const DEPENDENCY_RETRY_AFTER_S = 2;
+
 /** A dependency (Redis, SQS, S3) did not answer or answered with a server-side error. */
 export class DependencyUnavailableError extends statusError(503, 'dependency_unavailable', { retryable: true }) {
+  override readonly headers = { 'retry-after': String(DEPENDENCY_RETRY_AFTER_S) };
   constructor(readonly dependency: string, message: string, cause?: unknown) {
-    super(message, { cause, details: { dependency } });
+    super(message, { cause, details: { dependency, retry_after_s: DEPENDENCY_RETRY_AFTER_S } });
   }
 }
 

@@ -65,7 +65,9 @@ test('a dependency failure answers with the dependency name, not the raw error t
   const res = errorResponse(toDependencyError('redis', raw), 'r');
   expect(res.statusCode).toBe(503);
   const body = JSON.parse(res.body as string);
-  expect(body.error).toMatchObject({ code: 'dependency_unavailable', dependency: 'redis' });
+  expect(body.error).toMatchObject({ code: 'dependency_unavailable', dependency: 'redis', retry_after_s: 2 });
+  // Clients are told when to try again, as for 429s and overload 503s.
+  expect(res.headers?.['retry-after']).toBe('2');
   expect(body.error.message).toMatch(/^redis is unavailable/);
   expect(res.body).not.toMatch(/ECONNREFUSED|10\.1\.2\.3/);
 });

@@ -95,5 +95,16 @@ nice -n 19 python3 opencv-4.6.0/platforms/js/build_js.py "$BUILD" \
 (cd "$BUILD" && nice -n 19 make -j"$JOBS" opencv.js)
 end=$(date +%s)
 echo "== built in $((end - start)) s"
-ls -l "$BUILD/bin/opencv.js"
-sha256sum "$BUILD/bin/opencv.js"
+# opencv_js.js is emscripten's factory (what vendor/opencv-simd holds and lib/filters/opencv.ts
+# loads); opencv.js is OpenCV's UMD wrapper of it, which leaks a global `Module` (not used).
+ls -l "$BUILD/bin/opencv_js.js" "$BUILD/bin/opencv.js"
+sha256sum "$BUILD/bin/opencv_js.js" "$BUILD/bin/opencv.js"
+if [ "$SIMD" = 1 ]; then
+  VENDORED="$HERE/../vendor/opencv-simd/opencv_js.js"
+  if [ -f "$VENDORED" ] && cmp -s "$VENDORED" "$BUILD/bin/opencv_js.js"; then
+    echo "== identical to vendor/opencv-simd/opencv_js.js"
+  else
+    echo "== differs from vendor/opencv-simd/opencv_js.js: to adopt it, copy it there and update"
+    echo "   SIMD_BUILD_SHA256 in lib/filters/opencv.ts (the file embeds source paths: same WORKDIR to reproduce)"
+  fi
+fi

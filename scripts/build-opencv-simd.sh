@@ -33,6 +33,10 @@ ZLIB_ORIG_SHA256=71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a
 EMSCRIPTEN_DEB=3.1.6~dfsg-5
 BINARYEN_DEB=108-1
 CLANG_DEB=1:14.0.6-12
+# getBuildInformation() embeds a configure timestamp; pinned to the committed build's, so a rebuild
+# can come out byte-identical. It also embeds the host's kernel version and the python3 path
+# ("Host:", "Python (for build):"): those and WORKDIR (source paths in error messages) must match too.
+OPENCV_TIMESTAMP=${OPENCV_TIMESTAMP:-2026-11-29T03:29:56Z}
 
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo missing; }
 
@@ -91,6 +95,7 @@ nice -n 19 python3 opencv-4.6.0/platforms/js/build_js.py "$BUILD" \
   --cmake_option=-DBUILD_TESTS=OFF \
   --cmake_option=-DBUILD_PERF_TESTS=OFF \
   --cmake_option=-DBUILD_EXAMPLES=OFF \
+  --cmake_option=-DOPENCV_TIMESTAMP="$OPENCV_TIMESTAMP" \
   --config_only
 (cd "$BUILD" && nice -n 19 make -j"$JOBS" opencv.js)
 end=$(date +%s)

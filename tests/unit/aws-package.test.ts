@@ -129,9 +129,9 @@ test('the HTTP functions are routes of one HTTP API, on the seed paths', () => {
   }
 });
 
-test('the bundle carries the handlers, the pool task and the built dashboard', () => {
+test('the bundle carries the handlers, the pool task, the built dashboard and both OpenCV.js builds', () => {
   const listing = execFileSync('unzip', ['-l', path.join(outDir, 'image-pipeline.zip')]).toString();
-  for (const f of ['handlers/batch.js', 'handlers/worker.js', 'handlers/dashboard.js', 'dashboard/dist/app.js', 'dashboard/dist/index.html', 'node_modules/sharp/package.json', 'node_modules/@techstark/opencv-js/dist/opencv.js']) {
+  for (const f of ['handlers/batch.js', 'handlers/worker.js', 'handlers/dashboard.js', 'dashboard/dist/app.js', 'dashboard/dist/index.html', 'node_modules/sharp/package.json', 'node_modules/@techstark/opencv-js/dist/opencv.js', 'vendor/opencv-simd/opencv_js.js']) {
     expect(listing).toContain(f);
   }
   // Pool worker threads load poolTask from the handler bundle itself.

@@ -10,7 +10,7 @@ import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { percentileOf, round } from '../core/numbers';
 import { FILTERS } from '../filters/registry';
-import type { ProcessedImage, ProcessLimits } from '../filters/pipeline';
+import { processLimits, type ProcessedImage, type ProcessLimits } from '../filters/pipeline';
 import { filterPool, markPoolRun, poolInfo, poolSize } from '../filters/pool';
 import { batchResultKey } from '../images/keys';
 import { describeImage, listImages, readImage } from '../images/source';
@@ -26,7 +26,7 @@ export function newRunId(): string {
 }
 
 function limitsOf(deps: Clients): ProcessLimits {
-  return { maxInputPixels: deps.config.processing.maxInputPixels, jpegQuality: deps.config.processing.jpegQuality };
+  return processLimits(deps.config.processing);
 }
 
 /**

@@ -14,7 +14,7 @@ import { dependency } from '../core/dependencies';
 import { AppError, ValidationError } from '../core/errors';
 import { errorFields, log } from '../core/log';
 import { round } from '../core/numbers';
-import { processImage } from '../filters/pipeline';
+import { processImage, processLimits } from '../filters/pipeline';
 import { taskResultKey } from '../images/keys';
 import { readImage } from '../images/source';
 import { recordFilterTimes } from '../observability/metrics-store';
@@ -112,7 +112,7 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
     const { bytes } = await readImage(deps, msg.image, { maxBytes: p.maxInputBytes });
     const fetchMs = performance.now() - t;
     t = performance.now();
-    const out = await processImage(bytes, msg.steps, { maxInputPixels: p.maxInputPixels, jpegQuality: p.jpegQuality });
+    const out = await processImage(bytes, msg.steps, processLimits(p));
     const processMs = performance.now() - t;
     const key = taskResultKey(msg.task_id, msg.image);
     t = performance.now();

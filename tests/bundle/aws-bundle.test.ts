@@ -133,11 +133,14 @@ function expectRanFromArtifact(report: InvocationReport): void {
   expect(report.loadedModules.filter((m) => m.includes(ROOT))).toEqual([]);
 }
 
-/** sharp's native binding (and OpenCV.js) were really loaded, from the artifact, so the check above saw them. */
+/**
+ * sharp's native binding (and OpenCV.js: the default OPENCV_BUILD=simd, vendor/opencv-simd at
+ * the package root) were really loaded, from the artifact, so the check above saw them.
+ */
 function expectLoadedNatives(report: InvocationReport, opts: { opencv: boolean }): void {
   const modules = path.join(taskRoot, 'node_modules');
   expect(report.loadedModules.filter((m) => m.startsWith(path.join(modules, '@img')) && m.endsWith('.node'))).toHaveLength(1);
-  if (opts.opencv) expect(report.loadedModules).toContain(path.join(modules, '@techstark', 'opencv-js', 'dist', 'opencv.js'));
+  if (opts.opencv) expect(report.loadedModules).toContain(path.join(taskRoot, 'vendor', 'opencv-simd', 'opencv_js.js'));
 }
 
 function httpEvent(routeKey: string, opts: { rawPath?: string; body?: unknown; pathParameters?: Record<string, string>; principal?: string } = {}) {
@@ -314,6 +317,8 @@ afterAll(async () => {
 
 test('the artifact ships its externals and no copy of the sources, outside the repository', () => {
   for (const dep of ['sharp', 'piscina', '@techstark/opencv-js']) expect(existsSync(path.join(taskRoot, 'node_modules', dep, 'package.json'))).toBe(true);
+  // The default OpenCV build (OPENCV_BUILD=simd) rides along outside node_modules.
+  expect(existsSync(path.join(taskRoot, 'vendor', 'opencv-simd', 'opencv_js.js'))).toBe(true);
   // The pool's source-tree entry point is absent, so pool threads can only start from the handler bundle.
   expect(existsSync(path.join(taskRoot, 'lib'))).toBe(false);
   expect(readFileSync(path.join(taskRoot, 'handlers', 'batch.js'), 'utf8')).not.toContain(ROOT);

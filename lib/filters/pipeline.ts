@@ -8,6 +8,7 @@ import { threadId } from 'node:worker_threads';
 import sharp, { type Sharp } from 'sharp';
 import { ImageRejectedError } from '../core/errors';
 import { round } from '../core/numbers';
+import { isSrgbProfile } from './icc';
 import { FILTERS, type FilterParams } from './registry';
 import { runOpenCv, type OpenCvOp } from './opencv-executor';
 import { rawInput, toRaw, type RawImage } from './raw';
@@ -58,9 +59,13 @@ export interface ProcessedImage {
 
 const ms = (t0: number) => round(performance.now() - t0);
 
-function decoder(input: Buffer, limits: ProcessLimits): Sharp {
+async function decoder(input: Buffer, limits: ProcessLimits): Promise<Sharp> {
+  // An embedded sRGB profile is skipped (the same pixels, ~60 ms less CPU at 4K: lib/filters/icc.ts);
+  // reading it takes the header only.
+  const { icc } = await sharp(input).metadata();
+  const ignoreIcc = icc !== undefined && isSrgbProfile(icc);
   // failOn 'error' refuses truncated files; limitInputPixels refuses decompression bombs from the header, before decoding.
-  return sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
+  return sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error', ignoreIcc }).rotate();
 }
 
 async function decoding<T>(limits: ProcessLimits, work: () => Promise<T>): Promise<T> {
@@ -79,7 +84,7 @@ function rawPixels(p: Sharp): Promise<RawImage> {
 }
 
 export function decode(input: Buffer, limits: ProcessLimits): Promise<RawImage> {
-  return decoding(limits, () => rawPixels(decoder(input, limits)));
+  return decoding(limits, async () => rawPixels(await decoder(input, limits)));
 }
 
 /**
@@ -139,7 +144,7 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
       if (fromInput) includes.push('decode');
       const channels = img?.channels ?? 3;
       const run = async () => {
-        const p = def.sharpOp!(img ? rawInput(img) : decoder(input, limits), step.params);
+        const p = def.sharpOp!(img ? rawInput(img) : await decoder(input, limits), step.params);
         if (!last) return { raw: fromInput ? await rawPixels(p) : await toRaw(keepGrey(p, channels)) };
         const { data, info } = await jpeg(p, channels, limits).toBuffer({ resolveWithObject: true });
         return { jpeg: { data, width: info.width, height: info.height, channels: info.channels } };

@@ -43,6 +43,9 @@ function opencvFilter(def: Omit<FilterDef, 'library' | 'bound'> & { opencvOp: No
   return { ...def, library: 'opencv', bound: 'cpu' };
 }
 
+/** The fixed-point denominator of brightness's factor: 1/4096 steps. */
+const BRIGHTNESS_SCALE = 4096;
+
 export const FILTERS: Record<string, FilterDef> = {
   resize: sharpFilter({
     name: 'resize',
@@ -69,10 +72,16 @@ export const FILTERS: Record<string, FilterDef> = {
   }),
   brightness: sharpFilter({
     name: 'brightness',
-    description: 'multiply every channel by factor (sharp linear; 1 = unchanged)',
+    description: 'multiply every channel by factor (sharp; 1 = unchanged, values clamp at 255)',
     params: { factor: { kind: 'number', min: 0, max: 10, default: 1.5, description: 'brightness multiplier' } },
-    // linear() is ~3.5x faster than modulate() at 4K (no LCh round trip); values clamp at 255.
-    sharpOp: (pipeline, p) => pipeline.linear(p.factor as number, 0),
+    // A multiply, written as a 3x3 integer convolution with only the centre weight: libvips runs
+    // that on its vectorised integer path, ~40% faster at 4K than linear()'s float arithmetic
+    // (itself ~3.5x faster than modulate()). Same pixels as linear() for factors such as 0.5,
+    // 1.5 or 2; others differ by at most one level on < 0.5% of pixels (docs/benchmarks.md).
+    sharpOp: (pipeline, p) => {
+      const weight = Math.round((p.factor as number) * BRIGHTNESS_SCALE);
+      return pipeline.convolve({ width: 3, height: 3, kernel: [0, 0, 0, 0, weight, 0, 0, 0, 0], scale: BRIGHTNESS_SCALE });
+    },
   }),
   sharpen: opencvFilter({
     name: 'sharpen',

@@ -8,7 +8,6 @@ import { httpHandler, json } from '../lib/core/http';
 // Relative to this file, which esbuild's bundle keeps at handlers/: scripts/build-dashboard.ts
 // writes here too, so both read this one constant.
 export const DASHBOARD_DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');
-const DIST = DASHBOARD_DIST;
 const ASSETS: Record<string, string> = {
   '': 'text/html; charset=utf-8',
   'index.html': 'text/html; charset=utf-8',
@@ -23,7 +22,7 @@ export const data = httpHandler(async (_req, deps) => json(200, await dashboardS
 export const page = httpHandler(async (req) => {
   const asset = req.pathParams.asset ?? '';
   if (!Object.hasOwn(ASSETS, asset)) throw new NotFoundError(`no dashboard asset ${JSON.stringify(asset.slice(0, 60))}`);
-  const file = path.join(DIST, asset === '' ? 'index.html' : asset);
+  const file = path.join(DASHBOARD_DIST, asset === '' ? 'index.html' : asset);
   let body: string;
   try {
     body = await readFile(file, 'utf8');

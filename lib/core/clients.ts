@@ -84,7 +84,7 @@ export function clients(): Clients {
 export function redisUrl(cfg: Config, reader: SecretReader = readSecret): Promise<string> {
   const ref = cfg.redis.urlSecret;
   if (ref === undefined) return Promise.resolve(cfg.redis.url);
-  const url = dependency('secrets', () => reader(ref, cfg)).then((text) => {
+  return dependency('secrets', () => reader(ref, cfg)).then((text) => {
     const value = text.trim();
     let protocol = '';
     try {
@@ -95,7 +95,6 @@ export function redisUrl(cfg: Config, reader: SecretReader = readSecret): Promis
     if (protocol !== 'redis:' && protocol !== 'rediss:') throw new ConfigError(`REDIS_URL_SECRET ${ref} must hold a redis:// or rediss:// URL`);
     return value;
   });
-  return url;
 }
 
 let ready: Promise<Clients> | undefined;

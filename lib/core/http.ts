@@ -186,9 +186,7 @@ export function httpHandler(endpoint: Endpoint, opts: HandlerOptions = {}) {
     } catch (e) {
       // No clients (REDIS_URL_SECRET unreadable): answer, but nothing can be recorded.
       log.error('request failed before its clients existed', { route: req.route, request_id: req.requestId, ...errorFields(e) });
-      const res = errorResponse(e, req.requestId);
-      res.headers = { ...res.headers, 'x-request-id': req.requestId };
-      return res;
+      return errorResponse(e, req.requestId);
     }
     recordRequestStart(deps);
     let res: Response;

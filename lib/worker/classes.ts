@@ -1,8 +1,9 @@
 /**
  * The one definition of worker classes and of the built-in workers. Dispatch derives its
  * class queues from it (lib/tasks/dispatch.ts), the registry derives a built-in worker's
- * capabilities from it (lib/worker/registry.ts), and serverless.yml's worker functions
- * carry only WORKER_ID — a unit test (worker-classes-drift) fails if they disagree.
+ * capabilities from it (lib/worker/registry.ts), and the aws stage's worker functions, class
+ * queues and roles are generated from it (scripts/aws/stack.ts); worker-classes-drift fails
+ * if serverless.yml or docker-compose.yml keeps a list of its own that disagrees.
  */
 import { FILTER_NAMES } from '../filters/registry';
 

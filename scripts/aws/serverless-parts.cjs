@@ -4,7 +4,7 @@ const { require: tsxRequire } = require('tsx/cjs/api');
 
 const stack = tsxRequire('./stack.ts', __filename);
 
-module.exports = async ({ resolveVariable }) => {
+async function build(resolveVariable) {
   const number = async (ref) => Number(await resolveVariable(ref));
   const input = {
     service: await resolveVariable('self:service'),
@@ -28,4 +28,11 @@ module.exports = async ({ resolveVariable }) => {
     // Functions that use Redis join the VPC when one is configured; none otherwise.
     ...(vpc ? { vpc } : {}),
   };
+}
+
+// serverless.yml names five parts, and the framework calls this once per reference: build once.
+let parts;
+module.exports = ({ resolveVariable }) => {
+  parts ??= build(resolveVariable);
+  return parts;
 };

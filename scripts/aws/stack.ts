@@ -1,7 +1,7 @@
 /**
  * The parts of serverless.yml that follow from definitions in lib/, generated so they cannot
- * drift: the worker functions and their SQS mappings (lib/worker/classes.ts), the per-class
- * queues of capability dispatch (lib/tasks/dispatch.ts), one IAM role per function group, the
+ * drift: the worker functions and their SQS mappings (lib/worker/classes.ts), the task queue
+ * and the per-class queues of capability dispatch (lib/tasks/dispatch.ts), one IAM role per function group, the
  * bucket's lifecycle rules (the prefixes of lib/images), and the optional VPC attachment.
  * serverless.yml reaches this through serverless-parts.cjs (`${file(./scripts/aws/serverless-parts.cjs):<part>}`).
  */
@@ -40,7 +40,7 @@ const BUCKET = 'ImageBucket';
 export const WORKER_HANDLER = 'handlers/worker.consume';
 const WORKER = { handler: WORKER_HANDLER, timeout: 60, memorySize: 2048 };
 
-/** worker-1 → worker1: serverless function names allow no dash-digit ambiguity in logical ids. */
+/** worker-1 → worker1: the function key, so the deployed name is <service>-<stage>-worker1 (README, WORKER_FUNCTIONS). */
 export const workerFunctionKey = (workerId: string) => workerId.replace(/-/g, '');
 const logicalPart = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export const classQueueId = (route: Route) => `${TASK_QUEUE}${logicalPart(route.name)}`;
@@ -60,9 +60,12 @@ const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const objects = (prefix: string) => ({ 'Fn::Join': ['', [arn(BUCKET), `/${prefix}*`]] });
 const allow = (Action: string[], Resource: unknown) => ({ Effect: 'Allow', Action, Resource });
 
+/** Reading one SSM parameter or Secrets Manager secret (lib/core/secrets.ts reads either). */
+const readSecretGrant = (ref: string) => allow(['ssm:GetParameter', 'secretsmanager:GetSecretValue'], ref);
+
 /** Roles of functions that use Redis may read the secret holding its URL, when there is one. */
 function redisUrlGrant(input: StackInput): Cfn[] {
-  return input.redisUrlSecret ? [allow(['ssm:GetParameter', 'secretsmanager:GetSecretValue'], input.redisUrlSecret)] : [];
+  return input.redisUrlSecret ? [readSecretGrant(input.redisUrlSecret)] : [];
 }
 
 function role(input: StackInput, statements: Cfn[], inVpc: boolean): Cfn {
@@ -151,24 +154,29 @@ export function lifecycleRules(): Cfn[] {
   ];
 }
 
-/** The per-class queues, the roles, and their outputs. */
+/** A task queue: FIFO, explicit deduplication ids, dead-lettering into the one DLQ after maxReceiveCount. */
+function taskQueue(input: StackInput, queueName: string): Cfn {
+  return {
+    Type: 'AWS::SQS::Queue',
+    Properties: {
+      QueueName: queueName,
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      VisibilityTimeout: input.visibilityTimeoutS,
+      RedrivePolicy: { deadLetterTargetArn: arn(DEAD_LETTER_QUEUE), maxReceiveCount: input.maxReceiveCount },
+    },
+  };
+}
+
+/** The task queue and the per-class queues, the roles, and their outputs. */
 export function resources(input: StackInput): { Resources: Record<string, Cfn>; Outputs: Record<string, Cfn> } {
   const mode = dispatchModeOf(input.dispatchMode);
   const inVpc = vpcOf(input) !== undefined;
-  const Resources: Record<string, Cfn> = {};
-  const Outputs: Record<string, Cfn> = {};
+  const Resources: Record<string, Cfn> = { [TASK_QUEUE]: taskQueue(input, input.queueName) };
+  const Outputs: Record<string, Cfn> = { [`${TASK_QUEUE}Url`]: { Value: { Ref: TASK_QUEUE } } };
+  // One class queue per worker class, with the task queue's settings and DLQ: /api/dlq/ and the sweeper see every class.
   for (const route of ROUTES) {
-    // The same settings as the task queue, dead-lettering into the same DLQ: /api/dlq/ and the sweeper see every class.
-    Resources[classQueueId(route)] = {
-      Type: 'AWS::SQS::Queue',
-      Properties: {
-        QueueName: classQueueName(input.queueName, route),
-        FifoQueue: true,
-        ContentBasedDeduplication: false,
-        VisibilityTimeout: input.visibilityTimeoutS,
-        RedrivePolicy: { deadLetterTargetArn: arn(DEAD_LETTER_QUEUE), maxReceiveCount: input.maxReceiveCount },
-      },
-    };
+    Resources[classQueueId(route)] = taskQueue(input, classQueueName(input.queueName, route));
     Outputs[`${classQueueId(route)}Url`] = { Value: { Ref: classQueueId(route) } };
   }
   const taskQueues = [TASK_QUEUE, ...ROUTES.map(classQueueId)];
@@ -194,7 +202,7 @@ export function resources(input: StackInput): { Resources: Record<string, Cfn>; 
     inVpc,
   );
   // The authorizer reads the keys and nothing else; it never runs in the VPC (it needs no Redis).
-  Resources.AuthorizerRole = role(input, [allow(['ssm:GetParameter', 'secretsmanager:GetSecretValue'], input.apiKeysSecret || 'arn:aws:ssm:us-east-1:000000000000:parameter/image-pipeline-no-keys')], false);
+  Resources.AuthorizerRole = role(input, [readSecretGrant(input.apiKeysSecret || 'arn:aws:ssm:us-east-1:000000000000:parameter/image-pipeline-no-keys')], false);
   // The dead-letter sweeper only looks at the DLQ (receive, then make visible again).
   Resources.SweeperRole = role(
     input,

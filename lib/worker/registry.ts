@@ -104,8 +104,15 @@ export async function heartbeat(deps: Clients, id: string): Promise<void> {
   );
 }
 
-export async function setBusy(deps: Clients, id: string, taskId: string | null): Promise<void> {
-  await dependency('redis', () => deps.redis.hset(workerKey(deps, id), { status: taskId ? 'busy' : 'idle', current_task: taskId ?? '' }));
+export async function setBusy(deps: Clients, id: string, taskId: string): Promise<void> {
+  await dependency('redis', () => deps.redis.hset(workerKey(deps, id), { status: 'busy', current_task: taskId }));
+}
+
+/** Idle again, unless the worker has already moved on to another task (it stores one result while processing the next). */
+const CLEAR_BUSY = `if redis.call('HGET', KEYS[1], 'current_task') == ARGV[1] then redis.call('HSET', KEYS[1], 'status', 'idle', 'current_task', '') end return 1`;
+
+export async function clearBusy(deps: Clients, id: string, taskId: string): Promise<void> {
+  await dependency('redis', () => deps.redis.eval(CLEAR_BUSY, 1, workerKey(deps, id), taskId));
 }
 
 export async function countOutcome(deps: Clients, id: string, outcome: 'processed' | 'failed', processingMs?: number): Promise<void> {

@@ -5,9 +5,12 @@
  * handler reports done and leaves the rest to reappear after the backoff the handler set
  * (lib/worker/consume.ts), or the visibility timeout if the worker died. It also runs the
  * dead-letter sweeper every SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
- * SIGTERM/SIGINT: finish the current task, deregister, exit. SIGKILL: a crash.
+ * It processes one image at a time, but overlaps the I/O around it: the next message is
+ * taken, and its image read, while the current image is processed (WORKER_PREFETCH), and
+ * the next task starts while the previous result is still being stored (IN_FLIGHT_MAX).
+ * SIGTERM/SIGINT: finish the tasks in hand, deregister, exit. SIGKILL: a crash.
  */
-import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
 const id = process.argv[2] ?? process.env.WORKER_ID;
@@ -24,6 +27,7 @@ import { FILTERS } from '../lib/filters/registry';
 import { taskQueueUrl } from '../lib/tasks/queues';
 import { sweepDeadLetters } from '../lib/tasks/sweeper';
 import { createWorkerHandler } from '../lib/worker/handler';
+import { prefetchInput, type PrefetchedInput } from '../lib/worker/consume';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 import { processAlive, readLiveStackState, stackStatePath } from './local/stack-state';
 import { sleep } from '../lib/core/time';
@@ -37,6 +41,12 @@ const RECEIVE_RETRY_MAX_MS = 5000;
  * nothing anywhere it pauses this long, which bounds both idle latency and idle polling.
  */
 const EMPTY_ROUND_PAUSE_MS = 200;
+/**
+ * Tasks started and not yet settled: one whose image is being processed and one whose
+ * result is still going to S3 and Redis (S3 put, outcome, counters, SQS delete). With
+ * prefetch, one more message may be held, not yet started, its image being read.
+ */
+const IN_FLIGHT_MAX = 2;
 /** How often a worker that joined a stack checks that its npm start is still running. */
 const STACK_CHECK_MS = 1000;
 
@@ -93,6 +103,13 @@ function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
   };
 }
 
+/** Makes messages this worker took but will not handle visible to other workers now. */
+async function releaseMessages(deps: ReturnType<typeof clients>, queueUrl: string, records: SQSRecord[]): Promise<void> {
+  await Promise.all(
+    records.map((r) => deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle, VisibilityTimeout: 0 })).catch(() => undefined)),
+  );
+}
+
 async function sweepQuietly(deps: ReturnType<typeof clients>, id: string): Promise<void> {
   try {
     const r = await sweepDeadLetters(deps);
@@ -121,7 +138,16 @@ async function main() {
   }
   process.stdout.write(`[worker] ${worker.id}: joining ${joined.description}\n`);
   const deps = clients();
-  const handler = createWorkerHandler(() => deps, () => worker);
+  // Per message id: what resolves once it no longer needs the CPU, and its image read ahead.
+  const processedWaiters = new Map<string, () => void>();
+  const inputs = new Map<string, PrefetchedInput | undefined>();
+  const handler = createWorkerHandler(() => deps, () => worker, {
+    processed: (r) => {
+      processedWaiters.get(r.messageId)?.();
+      processedWaiters.delete(r.messageId);
+    },
+    input: (r) => inputs.get(r.messageId),
+  });
   // FIFO dispatch: the one task queue. Capability dispatch: every class queue this worker covers.
   const capability = deps.config.dispatch.mode === 'capability';
   const served = capability ? routesServedBy(worker.capabilities) : [];
@@ -164,10 +190,29 @@ async function main() {
   ready = true;
   process.stdout.write(`[worker] ${worker.id} ready (pid ${process.pid}; capabilities: ${worker.all ? 'all' : worker.capabilities.join(', ')}; queues: ${queues.map((q) => q.name).join(', ')})\n`);
 
+  /** Handles the received messages and deletes those done; resolves once all are settled. */
+  const handleAndDelete = async (event: SQSEvent, queueUrl: string): Promise<void> => {
+    const result = await handler(event).catch(() => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
+    const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+    for (const r of event.Records) {
+      if (failed.has(r.messageId)) continue;
+      await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle })).catch((e) => {
+        process.stderr.write(`[worker] ${worker.id}: delete failed for ${r.messageId}: ${(e as Error).message}\n`);
+      });
+    }
+  };
+  const inFlight = new Set<Promise<void>>();
+
   let backoffMs = RECEIVE_RETRY_FIRST_MS;
   let turn = 0;
   let emptyInARow = 0;
+  const { prefetch } = deps.config.workers;
+  /** Resolves once the image of the last task started is processed. */
+  let imageDone: Promise<unknown> = Promise.resolve();
   while (!stopping) {
+    while (inFlight.size >= IN_FLIGHT_MAX) await Promise.race(inFlight);
+    if (!prefetch) await imageDone;
+    if (stopping) break;
     let messages: Message[] = [];
     // One queue: long-poll it. Several: take turns without waiting, pause after an empty round.
     const queue = queues[turn++ % queues.length];
@@ -196,15 +241,29 @@ async function main() {
     if (messages.length === 0) continue;
     const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${queue.name}`;
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
-    const result = await handler(event).catch(() => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
-    const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
-    for (const r of event.Records) {
-      if (failed.has(r.messageId)) continue;
-      await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: r.receiptHandle })).catch((e) => {
-        process.stderr.write(`[worker] ${worker.id}: delete failed for ${r.messageId}: ${(e as Error).message}\n`);
-      });
+    if (prefetch) {
+      for (const r of event.Records) inputs.set(r.messageId, prefetchInput(deps, r));
+      await imageDone;
     }
+    if (stopping) {
+      // Taken but not started: handed back at once rather than after the visibility timeout.
+      await releaseMessages(deps, queue.url, event.Records);
+      for (const r of event.Records) inputs.delete(r.messageId);
+      break;
+    }
+    const processed = Promise.all(event.Records.map((r) => new Promise<void>((resolve) => processedWaiters.set(r.messageId, resolve))));
+    const settled = handleAndDelete(event, queue.url).finally(() => {
+      inFlight.delete(settled);
+      for (const r of event.Records) {
+        processedWaiters.delete(r.messageId);
+        inputs.delete(r.messageId);
+      }
+    });
+    inFlight.add(settled);
+    // The next task waits for this image, not for its upload and records (without prefetch, so does the next receive).
+    imageDone = Promise.race([processed, settled]);
   }
+  await Promise.all(inFlight);
   clearInterval(beat);
   clearInterval(sweeper);
   await deregisterWorker(deps, worker.id).catch(() => undefined);

@@ -188,6 +188,12 @@ export function loadConfig(env: Env = process.env) {
        * message was dead-lettered without being recorded (Redis down) reads failed.
        */
       sweepIntervalS: int(env, 'SWEEP_INTERVAL_S', 5, 1, 3600),
+      /**
+       * Local worker runner: take the next message and start reading its image while the
+       * current image is processed (one message ahead at most). Off: the next message is
+       * taken once the current image is done, so none waits in a busy worker.
+       */
+      prefetch: bool(env, 'WORKER_PREFETCH', true),
       /** Long-poll wait of the local worker runner (SQS allows 0..20). */
       pollWaitS: int(env, 'POLL_WAIT_S', 2, 0, 20),
       /** Local `npm start` only: which workers to run ("none" for none). */

@@ -5,6 +5,12 @@
  * documents), else process, store the result in S3, mark completed. Every ending is
  * settled through one table (lib/tasks/outcomes.ts). Returns 'retry' to leave the message
  * for redelivery (SQS batchItemFailures), after a backoff rather than the full visibility timeout.
+ *
+ * Two hooks let a runner overlap one task's I/O with the next task's image work (the local
+ * runner does; a Lambda invocation has one record): `processed` is called once the message
+ * no longer needs the CPU (its image is processed, or it ended before), so the next task
+ * can start while this one's result is stored and recorded; `input` is the task's source
+ * image, already being read (prefetchInput) while the task before it was processed.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
@@ -16,15 +22,30 @@ import { errorFields, log } from '../core/log';
 import { round } from '../core/numbers';
 import { processImage, processLimits } from '../filters/pipeline';
 import { taskResultKey } from '../images/keys';
-import { readImage } from '../images/source';
+import { readImage, validateImageName } from '../images/source';
 import { recordFilterTimes } from '../observability/metrics-store';
 import { readTaskMessage, taskIdOf, validateTaskMessage } from '../tasks/message';
 import { onDelivery, OUTCOMES, taskUpdate, type Ending } from '../tasks/outcomes';
 import { lookupQueueUrl } from '../tasks/queues';
 import { claimTask, finishAttempt, type TaskMessage } from '../tasks/store';
-import { countOutcome, setBusy, type WorkerIdentity } from './registry';
+import { clearBusy, countOutcome, setBusy, type WorkerIdentity } from './registry';
 
 export type Disposition = 'done' | 'retry';
+
+/** A task's source image, read ahead while the task before it is processed. */
+export interface PrefetchedInput {
+  taskId: string;
+  image: string;
+  read: Promise<{ bytes: Buffer }>;
+}
+
+export interface ConsumeHooks {
+  processed?: () => void;
+  input?: PrefetchedInput;
+}
+
+/** Inside consume, `processed` is always there and fires once. */
+type Hooks = ConsumeHooks & { processed: () => void };
 
 const BACKOFF_BASE_S = 1;
 const BACKOFF_MAX_S = 60;
@@ -87,8 +108,29 @@ async function settle(deps: Clients, worker: WorkerIdentity, record: SQSRecord, 
   return 'retry';
 }
 
+/**
+ * Starts reading the source image a message names, before the task is claimed, so the read
+ * overlaps the image work of the task before it. Only the read moves: the task is still
+ * claimed, checked and settled when it runs, and a failed read (missing, too large, S3 down)
+ * is met there and ends the task exactly as a read at that point would. Undefined for a
+ * body that is not a task or names no valid image (consume settles those).
+ */
+export function prefetchInput(deps: Clients, record: SQSRecord): PrefetchedInput | undefined {
+  let msg: TaskMessage;
+  try {
+    msg = readTaskMessage(record.body);
+    validateImageName(msg.image, 'image');
+  } catch {
+    return undefined;
+  }
+  const read = readImage(deps, msg.image, { maxBytes: deps.config.processing.maxInputBytes });
+  // Its rejection is handled where the task awaits it; until then it must not count as unhandled.
+  read.catch(() => undefined);
+  return { taskId: msg.task_id, image: msg.image, read };
+}
+
 /** One attempt at a claimed task, up to the ending to record. */
-async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, claimMs: number): Promise<Ending> {
+async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, claimMs: number, hooks: Hooks): Promise<Ending> {
   const startedAt = Date.now();
   let msg: TaskMessage;
   try {
@@ -109,11 +151,14 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
   try {
     const p = deps.config.processing;
     let t = performance.now();
-    const { bytes } = await readImage(deps, msg.image, { maxBytes: p.maxInputBytes });
+    const ahead = hooks.input?.taskId === msg.task_id && hooks.input.image === msg.image ? hooks.input.read : undefined;
+    // With a prefetched input, fetch_ms is what the task still waited for it (often 0).
+    const { bytes } = await (ahead ?? readImage(deps, msg.image, { maxBytes: p.maxInputBytes }));
     const fetchMs = performance.now() - t;
     t = performance.now();
     const out = await processImage(bytes, msg.steps, processLimits(p));
     const processMs = performance.now() - t;
+    hooks.processed();
     const key = taskResultKey(msg.task_id, msg.image);
     t = performance.now();
     await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key, Body: out.output, ContentType: 'image/jpeg' })));
@@ -141,11 +186,25 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
     log.error('task attempt failed; left for redelivery', { worker: worker.id, task_id: msg.task_id, ...errorFields(e) });
     return { outcome: 'error', error };
   } finally {
-    await setBusy(deps, worker.id, null).catch(() => undefined);
+    await clearBusy(deps, worker.id, msg.task_id).catch(() => undefined);
   }
 }
 
-export async function consume(deps: Clients, worker: WorkerIdentity, record: SQSRecord): Promise<Disposition> {
+export async function consume(deps: Clients, worker: WorkerIdentity, record: SQSRecord, hooks: ConsumeHooks = {}): Promise<Disposition> {
+  let called = false;
+  const processed = () => {
+    if (called) return;
+    called = true;
+    hooks.processed?.();
+  };
+  try {
+    return await consumeRecord(deps, worker, record, { ...hooks, processed });
+  } finally {
+    processed();
+  }
+}
+
+async function consumeRecord(deps: Clients, worker: WorkerIdentity, record: SQSRecord, hooks: Hooks): Promise<Disposition> {
   let msg: TaskMessage;
   try {
     msg = readTaskMessage(record.body);
@@ -174,6 +233,7 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
     log.warn('delivery of a finished or unknown task ignored', { worker: worker.id, task_id: msg.task_id, state: claim.state });
     return 'done';
   }
-  const ending = await attempt(deps, worker, msg, performance.now() - claimStart).catch((e): Ending => ({ outcome: 'error', error: (e as Error).message }));
+  const ending = await attempt(deps, worker, msg, performance.now() - claimStart, hooks).catch((e): Ending => ({ outcome: 'error', error: (e as Error).message }));
+  hooks.processed();
   return settle(deps, worker, record, { taskId: msg.task_id, attempt: claim.attempt }, ending);
 }

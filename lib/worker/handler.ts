@@ -3,13 +3,21 @@
  * Lambda on AWS/LocalStack and inside the local runner (scripts/worker.ts). Failed
  * records are reported in batchItemFailures so only they are redelivered.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Clients } from '../core/clients';
 import { errorFields, log } from '../core/log';
-import { consume } from './consume';
+import { consume, type PrefetchedInput } from './consume';
 import { heartbeat, registerWorker, type WorkerIdentity } from './registry';
 
-export function createWorkerHandler(getDeps: () => Clients | Promise<Clients>, getIdentity: () => WorkerIdentity) {
+/** For a runner that overlaps tasks (scripts/worker.ts); see lib/worker/consume.ts. */
+export interface WorkerHandlerHooks {
+  /** A record no longer needs the CPU: its image is processed (its result may still be being stored), or it ended before. */
+  processed?: (record: SQSRecord) => void;
+  /** The record's source image, if the runner started reading it ahead. */
+  input?: (record: SQSRecord) => PrefetchedInput | undefined;
+}
+
+export function createWorkerHandler(getDeps: () => Clients | Promise<Clients>, getIdentity: () => WorkerIdentity, hooks: WorkerHandlerHooks = {}) {
   let registered = false;
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const deps = await getDeps();
@@ -30,7 +38,7 @@ export function createWorkerHandler(getDeps: () => Clients | Promise<Clients>, g
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       try {
-        if ((await consume(deps, worker, record)) === 'retry') batchItemFailures.push({ itemIdentifier: record.messageId });
+        if ((await consume(deps, worker, record, { processed: () => hooks.processed?.(record), input: hooks.input?.(record) })) === 'retry') batchItemFailures.push({ itemIdentifier: record.messageId });
       } catch (e) {
         log.error('message left for redelivery', { worker: worker.id, message_id: record.messageId, ...errorFields(e) });
         batchItemFailures.push({ itemIdentifier: record.messageId });

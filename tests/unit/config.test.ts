@@ -6,6 +6,11 @@ test('defaults make a working local configuration', () => {
   expect(c.aws).toMatchObject({ region: 'us-east-1', endpoint: undefined, queueName: 'image-tasks.fifo', dlqName: 'image-tasks-dlq.fifo', maxReceiveCount: 3 });
   expect(c.redis).toMatchObject({ url: 'redis://127.0.0.1:6379', prefix: 'ip', autostart: true });
   expect(c.limits.maxSlowDelayS).toBe(25);
+  expect(c.workers.prefetch).toBe(true);
+});
+
+test('WORKER_PREFETCH=false turns the runner\'s read-ahead off', () => {
+  expect(loadConfig({ WORKER_PREFETCH: 'false' }).workers.prefetch).toBe(false);
 });
 
 test('empty strings count as unset (serverless.yml forwards unset variables as "")', () => {
@@ -21,6 +26,7 @@ test.each([
   [{ REDIS_URL: 'http://x' }, /REDIS_URL must use redis: or rediss:/],
   [{ AWS_ENDPOINT_URL: 'not a url' }, /AWS_ENDPOINT_URL must be a URL/],
   [{ REDIS_AUTOSTART: 'maybe' }, /REDIS_AUTOSTART must be true\/false/],
+  [{ WORKER_PREFETCH: 'sometimes' }, /WORKER_PREFETCH must be true\/false/],
   [{ MAX_SLOW_DELAY_S: '29' }, /MAX_SLOW_DELAY_S must be an integer from 0 to 28/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be debug, info, warn, error or silent/],
 ])('%j is refused with a message naming the variable', (env, message) => {

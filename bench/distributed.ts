@@ -2,10 +2,11 @@
  * `npm run bench:distributed [-- --tasks 16 --rounds 3]`
  * N 4K tasks of [sharpen, edges] through the whole pipeline (HTTP submit → SQS FIFO →
  * worker processes → S3 + Redis) with 1, 2 and 3 workers, against the same work done by 1
- * and 2 plain processes with no pipeline at all ("bare": what the cores can do).
+ * and 2 plain processes with no pipeline at all ("bare": what the cores can do); and one
+ * worker with WORKER_PREFETCH=false, to show what reading the next task ahead is worth.
  *
  * This machine is shared and noisy (the same run can be 20% slower a minute later), so the
- * five configurations run round-robin, several rounds (every other one backwards), and each
+ * six configurations run round-robin, several rounds (every other one backwards), and each
  * speed-up is the median of the per-round ratios: noise within a round hits both sides of a
  * ratio alike.
  * Starts its own isolated stack (embedded emulator, Redis prefix of its own).
@@ -34,11 +35,14 @@ interface Run {
   imageMs?: number[];
 }
 
-type Config = { name: string; kind: 'bare' | 'pipeline'; processes: number };
+type Config = { name: string; kind: 'bare' | 'pipeline'; processes: number; env?: Record<string, string> };
+const NO_PREFETCH = 'pipeline, 1 worker, WORKER_PREFETCH=false';
 const CONFIGS: Config[] = [
   { name: 'bare, 1 process', kind: 'bare', processes: 1 },
   { name: 'bare, 2 processes', kind: 'bare', processes: 2 },
   { name: 'pipeline, 1 worker', kind: 'pipeline', processes: 1 },
+  // The same worker without reading the next task ahead: what prefetch is worth.
+  { name: NO_PREFETCH, kind: 'pipeline', processes: 1, env: { WORKER_PREFETCH: 'false' } },
   { name: 'pipeline, 2 workers', kind: 'pipeline', processes: 2 },
   { name: 'pipeline, 3 workers', kind: 'pipeline', processes: 3 },
 ];
@@ -85,8 +89,11 @@ async function bareRun(n: number, k: number): Promise<Run> {
  * last finished_at the workers recorded. Completion is watched through Redis (one HGETALL per
  * 100 ms) rather than the HTTP API, so the watching costs next to no CPU.
  */
-async function pipelineRun(stack: RunningStack, deps: Clients, n: number, k: number, tag: string): Promise<Run> {
-  const workers: WorkerProcess[] = await Promise.all(Array.from({ length: k }, (_, i) => startWorker(stack, `bench-${tag}-${i + 1}`, { WORKER_CAPABILITIES: 'all' })));
+async function pipelineRun(stack: RunningStack, deps: Clients, n: number, c: Config, tag: string): Promise<Run> {
+  const workers: WorkerProcess[] = await Promise.all(
+    Array.from({ length: c.processes }, (_, i) => startWorker(stack, `bench-${tag}-${i + 1}`, { WORKER_CAPABILITIES: 'all', ...c.env })),
+  );
+  const k = c.processes;
   try {
     const finished = async () => {
       const t = await outcomeTotals(deps);
@@ -132,7 +139,7 @@ async function main() {
       // always land on the same configurations.
       for (const c of round % 2 ? CONFIGS : [...CONFIGS].reverse()) {
         progress(`round ${round}/${rounds}: ${c.name}, ${n} images`);
-        const run = c.kind === 'bare' ? await bareRun(n, c.processes) : await pipelineRun(stack, deps, n, c.processes, `${round}-${c.processes}`);
+        const run = c.kind === 'bare' ? await bareRun(n, c.processes) : await pipelineRun(stack, deps, n, c, `${round}-${CONFIGS.indexOf(c)}`);
         runs.get(c.name)!.push(run);
       }
     }
@@ -208,6 +215,7 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   );
 
   const overhead = ratio('pipeline, 1 worker', 'bare, 1 process');
+  const overheadNoPrefetch = ratio(NO_PREFETCH, 'bare, 1 process');
   const two = ratio('pipeline, 1 worker', 'pipeline, 2 workers');
   const bare = ratio('bare, 1 process', 'bare, 2 processes');
   const perImage = (name: string) => median(walls(name)) / n;
@@ -215,12 +223,24 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   const extra = perImage(oneWorker.name) - perImage('bare, 1 process');
   const slowerImage = imageMs(oneWorker) - imageMs(configNamed('bare, 1 process'));
   const workerOverhead = taskMedian(oneWorker.name, workerOverheadMs) ?? 0;
+  // One worker runs its tasks one after another: the median time from one task's start to
+  // the next's is what each task costs the wall clock once the queue is flowing.
+  const interval = median(
+    runs.get(oneWorker.name)!.map((r) => {
+      const starts = (r.tasks ?? []).map((t) => Date.parse(t.started_at ?? '')).sort((a, b) => a - b);
+      return median(starts.slice(1).map((s, i) => s - starts[i]));
+    }),
+  );
+  const gap = interval - imageMs(oneWorker);
   console.log(`\nPipeline overhead, 1 worker vs 1 bare process: ${r1((overhead.median - 1) * 100)}% of wall time (per round: ${overhead.each}; target ≤ 10%).`);
   console.log(
-    `  Per image that is ${r1(extra)} ms: the same processImage call takes ${r1(Math.abs(slowerImage))} ms ${slowerImage >= 0 ? 'longer' : 'less'} inside the worker, the worker's own steps ` +
-      `(S3 get and put, Redis claim and updates) ${r1(workerOverhead)} ms (${r1((workerOverhead / imageMs(oneWorker)) * 100)}% of processing), ` +
-      `and ${r1(extra - slowerImage - workerOverhead)} ms is submission over HTTP, SQS receive/delete and the hand-offs between them.`,
+    `  Per image that is ${r1(extra)} ms. Inside the worker the same processImage call takes ${r1(Math.abs(slowerImage))} ms ${slowerImage >= 0 ? 'longer' : 'less'}; ` +
+      `a task starts every ${r1(interval)} ms, ${r1(gap)} ms more than its image work (taking it: claim, Redis, hand-offs). ` +
+      `The rest is the submissions over HTTP before the first task and the last task's upload. ` +
+      `The worker's own steps (S3 get and put, Redis updates, SQS delete) take ${r1(workerOverhead)} ms a task, mostly beside the next task's image: ` +
+      `it reads the next input ahead (WORKER_PREFETCH) and stores a result while processing the next.`,
   );
+  console.log(`  Without the read-ahead (WORKER_PREFETCH=false), same rounds: ${r1((overheadNoPrefetch.median - 1) * 100)}% (per round: ${overheadNoPrefetch.each}).`);
   console.log(`2 workers vs 1: ${r2(two.median)}x (target ≥ 1.8x); 2 bare processes vs 1 on the same machine in the same rounds: ${r2(bare.median)}x.`);
   console.log(`The pipeline keeps ${r1((two.median / bare.median) * 100)}% of the scaling the cores themselves give.`);
 }

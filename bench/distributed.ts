@@ -235,8 +235,9 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   console.log(`\nPipeline overhead, 1 worker vs 1 bare process: ${r1((overhead.median - 1) * 100)}% of wall time (per round: ${overhead.each}; target ≤ 10%).`);
   console.log(
     `  Per image that is ${r1(extra)} ms. Inside the worker the same processImage call takes ${r1(Math.abs(slowerImage))} ms ${slowerImage >= 0 ? 'longer' : 'less'}; ` +
-      `a task starts every ${r1(interval)} ms, ${r1(gap)} ms more than its image work (taking it: claim, Redis, hand-offs). ` +
-      `The rest is the submissions over HTTP before the first task and the last task's upload. ` +
+      `a task starts every ${r1(interval)} ms, ${r1(gap)} ms more than its image work (taking it: claim, Redis, hand-offs), ` +
+      `so once the queue is flowing a task costs ${r1((interval / perImage('bare, 1 process') - 1) * 100)}% more than in the bare process. ` +
+      `The rest is the run's ends: the HTTP submissions, which the API serves on the same cores while the first tasks run, and the last task's upload. ` +
       `The worker's own steps (S3 get and put, Redis updates, SQS delete) take ${r1(workerOverhead)} ms a task, mostly beside the next task's image: ` +
       `it reads the next input ahead (WORKER_PREFETCH) and stores a result while processing the next.`,
   );

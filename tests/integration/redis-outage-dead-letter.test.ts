@@ -60,7 +60,9 @@ test('every delivery meets the outage: dead-lettered within backoffs, then settl
   expect(t).toMatchObject({ status: 'failed', failure_type: 'worker_failure', failure_reason: 'max_deliveries_exceeded', attempts: 0 });
   expect(t.explanation).toMatch(/\(3 allowed\); its message is in the dead-letter queue/);
   expect(t.error).toMatch(/Redis unreachable/);
-  expect(worker.output()).toContain(`sweeper settled 1 dead-lettered task(s): ${id}`);
+  // The worker prints its sweep's report after the sweep has also handed the dead letter
+  // back and saved the DLQ depth, so the task can read failed a moment before the line appears.
+  await waitFor('the sweeper reports the task', 10_000, async () => (worker.output().includes(`sweeper settled 1 dead-lettered task(s): ${id}`) ? true : undefined), 100);
   // The sweeper only looks: the message stays listed for an operator (and a redrive).
   expect(await deadLetters()).toBe(1);
 }, 120_000);

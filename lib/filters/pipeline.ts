@@ -9,7 +9,7 @@ import sharp, { type Sharp } from 'sharp';
 import { ImageRejectedError } from '../core/errors';
 import { round } from '../core/numbers';
 import { isSrgbProfile } from './icc';
-import { FILTERS, type FilterParams } from './registry';
+import { FILTERS, toGrey, type FilterParams } from './registry';
 import { runOpenCv, type OpenCvOp } from './opencv-executor';
 import { rawInput, toRaw, type RawImage } from './raw';
 import type { FilterStep } from './request';
@@ -119,13 +119,6 @@ function opencvOp(step: FilterStep): OpenCvOp {
 export function greyFirst(run: readonly FilterStep[]): boolean {
   return run.length > 1 && run[run.length - 1].name === 'edges' && run.slice(0, -1).every((s) => s.name === 'sharpen');
 }
-
-const toGrey = (cv: any, src: any, track: <T>(m: T) => T) => {
-  if (src.channels() !== 3) return src;
-  const grey = track(new cv.Mat());
-  cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
-  return grey;
-};
 
 /** The run's operations; with greyFirst, the conversion counts to the first step's time. */
 function opencvOps(run: readonly FilterStep[]): OpenCvOp[] {

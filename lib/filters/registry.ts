@@ -46,6 +46,14 @@ function opencvFilter(def: Omit<FilterDef, 'library' | 'bound'> & { opencvOp: No
 /** The fixed-point denominator of brightness's factor: 1/4096 steps. */
 const BRIGHTNESS_SCALE = 4096;
 
+/** The single grey channel of an RGB Mat (a grey Mat as it is): what edges works on. */
+export function toGrey(cv: OpenCv, src: any, track: <T>(m: T) => T): any {
+  if (src.channels() !== 3) return src;
+  const grey = track(new cv.Mat());
+  cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
+  return grey;
+}
+
 export const FILTERS: Record<string, FilterDef> = {
   resize: sharpFilter({
     name: 'resize',
@@ -115,11 +123,7 @@ export const FILTERS: Record<string, FilterDef> = {
       }
     },
     opencvOp: (cv, src, p, track) => {
-      let grey = src;
-      if (src.channels() === 3) {
-        grey = track(new cv.Mat());
-        cv.cvtColor(src, grey, cv.COLOR_RGB2GRAY);
-      }
+      let grey = toGrey(cv, src, track);
       if (p.pre_blur) {
         const blurred = track(new cv.Mat());
         cv.GaussianBlur(grey, blurred, new cv.Size(5, 5), 0, 0, cv.BORDER_DEFAULT);

@@ -138,15 +138,12 @@ async function main() {
   }
   process.stdout.write(`[worker] ${worker.id}: joining ${joined.description}\n`);
   const deps = clients();
-  // Per message id: what resolves once it no longer needs the CPU, and its image read ahead.
-  const processedWaiters = new Map<string, () => void>();
-  const inputs = new Map<string, PrefetchedInput | undefined>();
+  // Per message id of a task started and not yet settled: its image read ahead, and what to
+  // call once it no longer needs the CPU.
+  const started = new Map<string, { input?: PrefetchedInput; processed: () => void }>();
   const handler = createWorkerHandler(() => deps, () => worker, {
-    processed: (r) => {
-      processedWaiters.get(r.messageId)?.();
-      processedWaiters.delete(r.messageId);
-    },
-    input: (r) => inputs.get(r.messageId),
+    processed: (r) => started.get(r.messageId)?.processed(),
+    input: (r) => started.get(r.messageId)?.input,
   });
   // FIFO dispatch: the one task queue. Capability dispatch: every class queue this worker covers.
   const capability = deps.config.dispatch.mode === 'capability';
@@ -241,23 +238,17 @@ async function main() {
     if (messages.length === 0) continue;
     const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${queue.name}`;
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
-    if (prefetch) {
-      for (const r of event.Records) inputs.set(r.messageId, prefetchInput(deps, r));
-      await imageDone;
-    }
+    const ahead = prefetch ? event.Records.map((r) => prefetchInput(deps, r)) : [];
+    if (prefetch) await imageDone;
     if (stopping) {
       // Taken but not started: handed back at once rather than after the visibility timeout.
       await releaseMessages(deps, queue.url, event.Records);
-      for (const r of event.Records) inputs.delete(r.messageId);
       break;
     }
-    const processed = Promise.all(event.Records.map((r) => new Promise<void>((resolve) => processedWaiters.set(r.messageId, resolve))));
+    const processed = Promise.all(event.Records.map((r, i) => new Promise<void>((resolve) => started.set(r.messageId, { input: ahead[i], processed: resolve }))));
     const settled = handleAndDelete(event, queue.url).finally(() => {
       inFlight.delete(settled);
-      for (const r of event.Records) {
-        processedWaiters.delete(r.messageId);
-        inputs.delete(r.messageId);
-      }
+      for (const r of event.Records) started.delete(r.messageId);
     });
     inFlight.add(settled);
     // The next task waits for this image, not for its upload and records (without prefetch, so does the next receive).

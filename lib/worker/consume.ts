@@ -108,6 +108,11 @@ async function settle(deps: Clients, worker: WorkerIdentity, record: SQSRecord, 
   return 'retry';
 }
 
+/** A task's source image, under the byte cap, whether read ahead or when the task runs. */
+function readInput(deps: Clients, image: string): Promise<{ bytes: Buffer }> {
+  return readImage(deps, image, { maxBytes: deps.config.processing.maxInputBytes });
+}
+
 /**
  * Starts reading the source image a message names, before the task is claimed, so the read
  * overlaps the image work of the task before it. Only the read moves: the task is still
@@ -123,7 +128,7 @@ export function prefetchInput(deps: Clients, record: SQSRecord): PrefetchedInput
   } catch {
     return undefined;
   }
-  const read = readImage(deps, msg.image, { maxBytes: deps.config.processing.maxInputBytes });
+  const read = readInput(deps, msg.image);
   // Its rejection is handled where the task awaits it; until then it must not count as unhandled.
   read.catch(() => undefined);
   return { taskId: msg.task_id, image: msg.image, read };
@@ -153,7 +158,7 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
     let t = performance.now();
     const ahead = hooks.input?.taskId === msg.task_id && hooks.input.image === msg.image ? hooks.input.read : undefined;
     // With a prefetched input, fetch_ms is what the task still waited for it (often 0).
-    const { bytes } = await (ahead ?? readImage(deps, msg.image, { maxBytes: p.maxInputBytes }));
+    const { bytes } = await (ahead ?? readInput(deps, msg.image));
     const fetchMs = performance.now() - t;
     t = performance.now();
     const out = await processImage(bytes, msg.steps, processLimits(p));

@@ -1,8 +1,8 @@
 /**
  * The benchmark's reference: a plain process running the same filter chain in a loop, with
  * no queue, S3 or Redis, so k of these show what k processes can do on this machine at all.
- * Usage: node --import tsx bench/bare-worker.ts <filters,comma,separated> <count>
- * Prints "ready" once OpenCV is loaded and one image is done, starts on a line from stdin,
+ * Usage: node --import tsx bench/bare-worker.ts <filters,comma,separated> <count> [warm-up images, default 1]
+ * Prints "ready" once OpenCV is loaded and the warm-up images are done, starts on a line from stdin,
  * prints one JSON line {"ms": [...]}, and exits on a second line.
  */
 import { processImage } from '../lib/filters/pipeline';
@@ -12,7 +12,8 @@ import { SAMPLE_4K } from './common';
 async function main() {
   const steps = parseFilterSteps(process.argv[2].split(','), {});
   const count = Number(process.argv[3]);
-  await processImage(Buffer.from(SAMPLE_4K), steps);
+  const warmup = Number(process.argv[4] ?? 1);
+  for (let i = 0; i < warmup; i++) await processImage(Buffer.from(SAMPLE_4K), steps);
   process.stdout.write('ready\n');
   await new Promise((resolve) => process.stdin.once('data', resolve));
   const ms: number[] = [];

@@ -24,13 +24,20 @@ import { cpuDelta, cpuSnapshot, type Component } from './cpu';
 import { sleep } from '../lib/core/time';
 
 const FILTERS = ['sharpen', 'edges'];
+/**
+ * Images each process works through before it is timed, bare or worker alike: a fresh
+ * process's first images run 2-4x slower (OpenCV's WASM compiled on first call, then
+ * tiered up; memory first touched), and one warm-up image is not enough for that.
+ */
+const WARMUP = 3;
 const COMPONENTS: Component[] = ['workers', 'emulator', 'api', 'redis', 'bench', 'start'];
 
 interface Run {
   wallMs: number;
   cpu: Map<Component, number>;
-  /** Pipeline runs: the task records as the workers left them. */
+  /** Pipeline runs: the task records as the workers left them, and when the first submission went out. */
   tasks?: TaskRecord[];
+  startedAt?: number;
   /** Bare runs: each image's processing time. */
   imageMs?: number[];
 }
@@ -51,7 +58,7 @@ const CONFIGS: Config[] = [
 async function bareRun(n: number, k: number): Promise<Run> {
   const children = Array.from({ length: k }, (_, i) => {
     const count = Math.floor(n / k) + (i < n % k ? 1 : 0);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'bare-worker.ts'), FILTERS.join(','), String(count)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'bare-worker.ts'), FILTERS.join(','), String(count), String(WARMUP)], {
       cwd: ROOT,
       env: { ...process.env, ...IMAGE_PROCESS_ENV },
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -99,8 +106,8 @@ async function pipelineRun(stack: RunningStack, deps: Clients, n: number, c: Con
       const t = await outcomeTotals(deps);
       return t.completed + t.failed;
     };
-    // One warm-up task per worker (OpenCV is preloaded; this warms the JIT and the heap).
-    await runTasks(stack, deps, k, await finished());
+    // WARMUP tasks per worker, as many images as a bare process gets before it is timed.
+    await runTasks(stack, deps, k * WARMUP, await finished());
     const before = cpuSnapshot();
     const startedAt = Date.now();
     const tasks = await runTasks(stack, deps, n, await finished());
@@ -108,7 +115,7 @@ async function pipelineRun(stack: RunningStack, deps: Clients, n: number, c: Con
     const cpu = cpuDelta(before, cpuSnapshot());
     const failed = tasks.filter((t) => t.status !== 'completed');
     if (failed.length) throw new Error(`${failed.length} of ${n} tasks did not complete: ${JSON.stringify(failed[0])}`);
-    return { wallMs: lastFinish - startedAt, cpu, tasks };
+    return { wallMs: lastFinish - startedAt, cpu, tasks, startedAt };
   } finally {
     await Promise.all(workers.map((w) => w.stop('SIGTERM')));
   }
@@ -172,7 +179,6 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   const imageMs = (c: Config) =>
     c.kind === 'bare' ? median(runs.get(c.name)!.flatMap((r) => r.imageMs ?? [])) : taskMedian(c.name, (t) => t.timings?.process_ms) ?? 0;
   const workerOverheadMs = (t: TaskRecord) => (t.processing_ms ?? 0) - (t.timings?.process_ms ?? 0);
-  const configNamed = (name: string) => CONFIGS.find((c) => c.name === name)!;
 
   console.log(`\n### Distributed: ${n} tasks of [${FILTERS.join(', ')}] on the 4K sample; ${os.cpus().length} cores; ${rounds} rounds, configurations interleaved\n`);
   console.log(
@@ -218,28 +224,36 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   const overheadNoPrefetch = ratio(NO_PREFETCH, 'bare, 1 process');
   const two = ratio('pipeline, 1 worker', 'pipeline, 2 workers');
   const bare = ratio('bare, 1 process', 'bare, 2 processes');
-  const perImage = (name: string) => median(walls(name)) / n;
-  const oneWorker = configNamed('pipeline, 1 worker');
-  const extra = perImage(oneWorker.name) - perImage('bare, 1 process');
-  const slowerImage = imageMs(oneWorker) - imageMs(configNamed('bare, 1 process'));
-  const workerOverhead = taskMedian(oneWorker.name, workerOverheadMs) ?? 0;
-  // One worker runs its tasks one after another: the median time from one task's start to
-  // the next's is what each task costs the wall clock once the queue is flowing.
-  const interval = median(
-    runs.get(oneWorker.name)!.map((r) => {
-      const starts = (r.tasks ?? []).map((t) => Date.parse(t.started_at ?? '')).sort((a, b) => a - b);
-      return median(starts.slice(1).map((s, i) => s - starts[i]));
+  const oneWorker = runs.get('pipeline, 1 worker')!;
+  const oneBare = runs.get('bare, 1 process')!;
+  const startsOf = (r: Run) => [...(r.tasks ?? [])].sort((a, b) => Date.parse(a.started_at ?? '') - Date.parse(b.started_at ?? ''));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  // Once the queue is flowing, one worker's tasks start one after another: the mean time from
+  // the 2nd task's start to the last one's is what a task costs the wall clock, against the
+  // bare process's mean image time over the same images (the 2nd to the one before last).
+  const flowing = median(
+    oneWorker.map((r, i) => {
+      const t = startsOf(r);
+      const interval = (Date.parse(t[n - 1].started_at!) - Date.parse(t[1].started_at!)) / (n - 2);
+      return interval / mean(oneBare[i].imageMs!.slice(1, n - 1));
     }),
   );
-  const gap = interval - imageMs(oneWorker);
+  const imageInWorker = median(oneWorker.map((r) => mean(startsOf(r).slice(1, n - 1).map((t) => t.timings?.process_ms ?? 0))));
+  const imageInBare = median(oneBare.map((r) => mean(r.imageMs!.slice(1, n - 1))));
+  const firstStart = median(oneWorker.map((r) => Date.parse(startsOf(r)[0].started_at!) - r.startedAt!));
+  const lastStore = median(oneWorker.map((r) => startsOf(r)[n - 1].timings?.store_ms ?? 0));
+  const cpuOf = (r: Run, k: Component) => (r.cpu.get(k) ?? 0) / n;
+  const workerCpu = median(oneWorker.map((r, i) => cpuOf(r, 'workers') / cpuOf(oneBare[i], 'workers')));
+  const others = median(oneWorker.map((r) => (['emulator', 'api', 'redis', 'bench'] as Component[]).reduce((a, k) => a + cpuOf(r, k), 0)));
   console.log(`\nPipeline overhead, 1 worker vs 1 bare process: ${r1((overhead.median - 1) * 100)}% of wall time (per round: ${overhead.each}; target ≤ 10%).`);
   console.log(
-    `  Per image that is ${r1(extra)} ms. Inside the worker the same processImage call takes ${r1(Math.abs(slowerImage))} ms ${slowerImage >= 0 ? 'longer' : 'less'}; ` +
-      `a task starts every ${r1(interval)} ms, ${r1(gap)} ms more than its image work (taking it: claim, Redis, hand-offs), ` +
-      `so once the queue is flowing a task costs ${r1((interval / perImage('bare, 1 process') - 1) * 100)}% more than in the bare process. ` +
-      `The rest is the run's ends: the HTTP submissions, which the API serves on the same cores while the first tasks run, and the last task's upload. ` +
-      `The worker's own steps (S3 get and put, Redis updates, SQS delete) take ${r1(workerOverhead)} ms a task, mostly beside the next task's image: ` +
-      `it reads the next input ahead (WORKER_PREFETCH) and stores a result while processing the next.`,
+    `  Once the queue is flowing a task costs ${r1((flowing - 1) * 100)}% more wall time than an image in the bare process ` +
+      `(the image itself: ${r1(imageInWorker)} ms in the worker, ${r1(imageInBare)} ms bare); ` +
+      `the rest is the run's ends: the first task starts ${r1(firstStart)} ms after the first of ${n} HTTP submissions, and the last result takes ${r1(lastStore)} ms to store.`,
+  );
+  console.log(
+    `  CPU: the worker spends ${r1((workerCpu - 1) * 100)}% more CPU per task than the bare process per image (S3 get and put, SQS, Redis, their garbage), ` +
+      `and the emulator, API, Redis and this bench another ${r1(others)} ms per task, on the same ${os.cpus().length} cores as the image work.`,
   );
   console.log(`  Without the read-ahead (WORKER_PREFETCH=false), same rounds: ${r1((overheadNoPrefetch.median - 1) * 100)}% (per round: ${overheadNoPrefetch.each}).`);
   console.log(`2 workers vs 1: ${r2(two.median)}x (target ≥ 1.8x); 2 bare processes vs 1 on the same machine in the same rounds: ${r2(bare.median)}x.`);

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import os from 'node:os';
 import sharp from 'sharp';
 import { processImage } from '../lib/filters/pipeline';
+import { FILTERS } from '../lib/filters/registry';
 import { parseFilterSteps } from '../lib/filters/request';
 import { intArg, median, progress, r1, r2, rerunWithImageProcessEnv, ROOT, SAMPLE_4K, table } from './common';
 
@@ -29,6 +30,8 @@ const SAMPLE_PATH = path.join(ROOT, 'static', 'sample_4k.jpg');
 interface Sample {
   wall: number;
   cpu: number;
+  /** Wall ms by stage: decode, each filter, encode (the OpenCV chains; empty for sharp's and Pillow's). */
+  stages: Record<string, number>;
 }
 
 /** The seed's stack in one long-lived Python process: one line per image, one JSON reply. */
@@ -45,7 +48,7 @@ function seedProcess() {
     async run(filters: string[]): Promise<Sample> {
       child.stdin.write(`${filters.join(',')}\n`);
       const r = await next();
-      return { wall: r.wall_ms, cpu: r.cpu_ms };
+      return { wall: r.wall_ms, cpu: r.cpu_ms, stages: r.stages_ms ?? {} };
     },
     close() {
       child.stdin.end('\n');
@@ -57,11 +60,13 @@ async function ours(filters: string[]): Promise<Sample> {
   const steps = parseFilterSteps(filters, {});
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  await processImage(SAMPLE_4K, steps);
+  const out = await processImage(SAMPLE_4K, steps);
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
+  const opencv = out.filters.some((f) => FILTERS[f.name].opencvOp);
+  const stages = opencv ? { decode: out.decode_ms, ...Object.fromEntries(out.filters.map((f) => [f.name, f.ms])), encode: out.encode_ms } : {};
   // Process CPU, so libvips' threads count too, not only the JS thread.
-  return { wall, cpu: (c.user + c.system) / 1000 };
+  return { wall, cpu: (c.user + c.system) / 1000, stages };
 }
 
 function checkPython(): void {
@@ -108,6 +113,19 @@ async function main() {
   console.log(`\nbench:seed — 4K sample (3840x2160), decode → filter → JPEG q90, one process each; median of ${rounds} interleaved rounds after ${warmup} warm-up`);
   console.log(`node ${process.version}, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), OpenCV ${hello.opencv} (python), ${os.cpus().length} CPUs, ${new Date().toISOString()}\n`);
   console.log(table(['case', 'ours ms', 'seed ms', 'ratio', 'ours CPU ms/image', 'seed CPU ms/image'], rows));
+  // Where the OpenCV cases spend their time, stage by stage: which part of the chain a ratio comes from.
+  const STAGES = ['decode', 'sharpen', 'edges', 'encode'];
+  const stageRows = CASES.flatMap((c, i) => {
+    const seedStages = samples[i].seed[0]?.stages ?? {};
+    if (!Object.keys(seedStages).length) return [];
+    const med = (xs: Sample[], k: string) => median(xs.map((x) => x.stages[k] ?? 0));
+    return [[c.label, ...STAGES.map((k) => (k in seedStages ? `${r1(med(samples[i].ours, k))} / ${r1(med(samples[i].seed, k))}` : '-'))]];
+  });
+  if (stageRows.length) {
+    console.log('\nThe OpenCV cases stage by stage, ours / seed, median ms. Ours: sharpen counts the copy into the WASM heap (and the');
+    console.log('grey conversion when edges follows), edges its grey conversion when it comes first and the copy out; seed: edges counts cvtColor.\n');
+    console.log(table(['case', ...STAGES], stageRows));
+  }
   process.exit(0);
 }
 

@@ -3,7 +3,8 @@
 Pillow for resize/blur/brightness, native OpenCV (cv2) for sharpen and edges, as the seed's
 Python project does: decode -> filter -> JPEG q90 encode, one process, one OpenCV thread.
 Protocol: argv[1] is the image; each stdin line is a comma-separated filter chain; each
-reply is one JSON line {"wall_ms", "cpu_ms", "bytes"}. An empty line ends it.
+reply is one JSON line {"wall_ms", "cpu_ms", "bytes", "stages_ms"} (stages_ms: decode, each
+filter and encode, for the OpenCV chains; empty for Pillow's). An empty line ends it.
 """
 import io
 import json
@@ -31,8 +32,17 @@ def pillow(data, op):
     return out.getvalue()
 
 
-def opencv(data, chain):
+def opencv(data, chain, stages):
+    t = time.perf_counter()
+
+    def stage(name):
+        nonlocal t
+        now = time.perf_counter()
+        stages[name] = stages.get(name, 0) + (now - t) * 1000
+        t = now
+
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    stage("decode")
     for name in chain:
         if name == "sharpen":
             img = cv2.filter2D(img, -1, SHARPEN)
@@ -41,7 +51,9 @@ def opencv(data, chain):
             img = cv2.Canny(cv2.GaussianBlur(grey, (5, 5), 0), 50, 150)
         else:
             raise ValueError(name)
+        stage(name)
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, Q])
+    stage("encode")
     return buf.tobytes()
 
 
@@ -52,10 +64,10 @@ PILLOW = {
 }
 
 
-def run(data, chain):
+def run(data, chain, stages):
     if len(chain) == 1 and chain[0] in PILLOW:
         return pillow(data, PILLOW[chain[0]])
-    return opencv(data, chain)
+    return opencv(data, chain, stages)
 
 
 def main():
@@ -66,10 +78,11 @@ def main():
         line = line.strip()
         if not line:
             break
+        stages = {}
         w0, c0 = time.perf_counter(), time.process_time()
-        out = run(data, line.split(","))
+        out = run(data, line.split(","), stages)
         w1, c1 = time.perf_counter(), time.process_time()
-        print(json.dumps({"wall_ms": (w1 - w0) * 1000, "cpu_ms": (c1 - c0) * 1000, "bytes": len(out)}), flush=True)
+        print(json.dumps({"wall_ms": (w1 - w0) * 1000, "cpu_ms": (c1 - c0) * 1000, "bytes": len(out), "stages_ms": stages}), flush=True)
 
 
 main()

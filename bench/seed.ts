@@ -10,8 +10,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
 import sharp from 'sharp';
-import { processImage } from '../lib/filters/pipeline';
+import { DEFAULT_LIMITS, processImage, type ProcessLimits } from '../lib/filters/pipeline';
 import { FILTERS } from '../lib/filters/registry';
+import { config } from '../lib/core/config';
 import { parseFilterSteps } from '../lib/filters/request';
 import { intArg, median, progress, r1, r2, rerunWithImageProcessEnv, ROOT, SAMPLE_4K, table } from './common';
 
@@ -56,11 +57,11 @@ function seedProcess() {
   };
 }
 
-async function ours(filters: string[]): Promise<Sample> {
+async function ours(filters: string[], limits: ProcessLimits = DEFAULT_LIMITS): Promise<Sample> {
   const steps = parseFilterSteps(filters, {});
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const out = await processImage(SAMPLE_4K, steps);
+  const out = await processImage(SAMPLE_4K, steps, limits);
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
   const opencv = out.filters.some((f) => FILTERS[f.name].opencvOp);
@@ -88,15 +89,21 @@ async function main() {
     console.error(`The seed's stack is missing ${hello.missing}. Install it with:\n  ${INSTALL}`);
     process.exit(2);
   }
-  const samples = CASES.map(() => ({ ours: [] as Sample[], seed: [] as Sample[] }));
+  // The OpenCV cases also run with sharp decoding and encoding (JPEG_CODEC=sharp: cv2's pixels
+  // exactly) in the same rounds, so what libjpeg-turbo gives shows beside the seed's swings.
+  const isOpenCv = (c: (typeof CASES)[number]) => c.filters.some((f) => FILTERS[f].opencvOp);
+  const otherCodec: ProcessLimits = { ...DEFAULT_LIMITS, jpegCodec: DEFAULT_LIMITS.jpegCodec === 'sharp' ? 'libjpeg-turbo' : 'sharp' };
+  const samples = CASES.map(() => ({ ours: [] as Sample[], seed: [] as Sample[], other: [] as Sample[] }));
   for (let round = 0; round < warmup + rounds; round++) {
     progress(`round ${round + 1}/${warmup + rounds}${round < warmup ? ' (warm-up)' : ''}`);
     for (const [i, c] of CASES.entries()) {
       const a = await ours(c.filters);
       const b = await seed.run(c.filters);
+      const o = isOpenCv(c) ? await ours(c.filters, otherCodec) : undefined;
       if (round >= warmup) {
         samples[i].ours.push(a);
         samples[i].seed.push(b);
+        if (o) samples[i].other.push(o);
       }
     }
   }
@@ -111,7 +118,7 @@ async function main() {
     return [c.label, r1(ow), r1(sw), `${r2(ratio)}x${ratio <= 1.5 ? '' : ' (> 1.5x)'}`, r1(median(o.map((x) => x.cpu))), r1(median(s.map((x) => x.cpu)))];
   });
   console.log(`\nbench:seed — 4K sample (3840x2160), decode → filter → JPEG q90, one process each; median of ${rounds} interleaved rounds after ${warmup} warm-up`);
-  console.log(`node ${process.version}, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), OpenCV ${hello.opencv} (python), ${os.cpus().length} CPUs, ${new Date().toISOString()}\n`);
+  console.log(`node ${process.version}, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), OPENCV_BUILD=${config().processing.opencvBuild}, JPEG_CODEC=${DEFAULT_LIMITS.jpegCodec}; OpenCV ${hello.opencv} (python), ${os.cpus().length} CPUs, ${new Date().toISOString()}\n`);
   console.log(table(['case', 'ours ms', 'seed ms', 'ratio', 'ours CPU ms/image', 'seed CPU ms/image'], rows));
   // Where the OpenCV cases spend their time, stage by stage: which part of the chain a ratio comes from.
   const STAGES = ['decode', 'sharpen', 'edges', 'encode'];
@@ -122,9 +129,21 @@ async function main() {
     return [[c.label, ...STAGES.map((k) => (k in seedStages ? `${r1(med(samples[i].ours, k))} / ${r1(med(samples[i].seed, k))}` : '-'))]];
   });
   if (stageRows.length) {
-    console.log('\nThe OpenCV cases stage by stage, ours / seed, median ms. Ours: sharpen counts the copy into the WASM heap (and the');
-    console.log('grey conversion when edges follows), edges its grey conversion when it comes first and the copy out; seed: edges counts cvtColor.\n');
+    console.log('\nThe OpenCV cases stage by stage, ours / seed, median ms. Ours: decode is libjpeg-turbo writing into the WASM heap');
+    console.log('(grey for edges and [sharpen, edges]) or, with JPEG_CODEC=sharp, sharp; then the copy into the heap counts to the first filter');
+    console.log('and the copy out to the last. sharpen counts the grey conversion when edges follows, edges when it comes first. Seed: edges counts cvtColor.\n');
     console.log(table(['case', ...STAGES], stageRows));
+  }
+  const otherRows = CASES.flatMap((c, i) => {
+    const o = samples[i].other;
+    if (!o.length) return [];
+    const ow = median(o.map((x) => x.wall));
+    const sw = median(samples[i].seed.map((x) => x.wall));
+    return [[c.label, r1(median(samples[i].ours.map((x) => x.wall))), r1(ow), r1(sw), `${r2(ow / sw)}x`]];
+  });
+  if (otherRows.length) {
+    console.log(`\nThe same rounds with JPEG_CODEC=${otherCodec.jpegCodec} for the OpenCV cases (median ms):\n`);
+    console.log(table(['case', `ours, ${DEFAULT_LIMITS.jpegCodec}`, `ours, ${otherCodec.jpegCodec}`, 'seed', `ratio with ${otherCodec.jpegCodec}`], otherRows));
   }
   process.exit(0);
 }

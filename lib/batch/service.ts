@@ -161,7 +161,7 @@ const WHY: Record<Workload, string> = {
   'io-bound':
     "sharp runs these filters on libuv's threadpool, off the JS thread (like Python releasing the GIL), so plain concurrency on one thread already keeps every core busy; the worker pool only adds copying between threads",
   'cpu-bound':
-    'OpenCV.js (sharpen, edges) runs as WASM on the JS thread (like a GIL-bound task), so concurrency on one thread cannot overlap it; only the worker pool runs it on several cores at once',
+    'OpenCV.js (sharpen, edges) runs as WASM on the JS thread (like a GIL-bound task), and so do the JPEG decode and encode around it (libjpeg-turbo, called synchronously), so concurrency on one thread cannot overlap it; only the worker pool runs it on several cores at once',
   mixed:
     "the sharp steps (resize, blur, brightness) leave the JS thread but the OpenCV.js steps (sharpen, edges) hold it, so the worker pool wins as soon as the OpenCV share dominates",
 };

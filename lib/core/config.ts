@@ -166,6 +166,12 @@ export function loadConfig(env: Env = process.env) {
        * SIMD, 3-4x faster at 4K, identical output) or techstark (@techstark/opencv-js 4.12, scalar).
        */
       opencvBuild: name(env, 'OPENCV_BUILD', 'simd', /^(simd|techstark)$/, 'must be simd or techstark') as 'simd' | 'techstark',
+      /**
+       * Who decodes and encodes the JPEGs of chains that start or end in OpenCV: libjpeg-turbo
+       * straight to and from the WASM heap (faster; fast-DCT pixels, lib/filters/jpeg-turbo.ts)
+       * or sharp (the accurate DCT; cv2's pixels exactly).
+       */
+      jpegCodec: name(env, 'JPEG_CODEC', 'libjpeg-turbo', /^(libjpeg-turbo|sharp)$/, 'must be libjpeg-turbo or sharp') as 'libjpeg-turbo' | 'sharp',
     },
     dispatch: {
       /**

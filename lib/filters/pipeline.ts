@@ -5,12 +5,13 @@
  */
 import { loadConfig, type Config } from '../core/config';
 import { threadId } from 'node:worker_threads';
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageRejectedError } from '../core/errors';
 import { round } from '../core/numbers';
 import { isSrgbProfile } from './icc';
+import { canDecode, decodeInto, encode, jpegTurbo, TurboDecodeError, type JpegCodec } from './jpeg-turbo';
 import { FILTERS, toGrey, type FilterParams } from './registry';
-import { runOpenCv, type OpenCvOp } from './opencv-executor';
+import { copyOut, runOpenCv, type HeapRun, type OpenCvOp, type PixelWriter } from './opencv-executor';
 import { rawInput, toRaw, type RawImage } from './raw';
 import type { FilterStep } from './request';
 
@@ -24,14 +25,16 @@ export interface ProcessLimits {
   jpegQuality: number;
   /** Optimised Huffman tables: ~2% smaller files for ~3x the encode time (JPEG_OPTIMIZE_CODING). */
   jpegOptimizeCoding: boolean;
+  /** Who decodes and encodes around OpenCV steps (JPEG_CODEC, lib/filters/jpeg-turbo.ts). */
+  jpegCodec: JpegCodec;
 }
 
 /** What image processing takes from the configuration. */
-export function processLimits({ maxInputPixels, jpegQuality, jpegOptimizeCoding }: Config['processing']): ProcessLimits {
-  return { maxInputPixels, jpegQuality, jpegOptimizeCoding };
+export function processLimits({ maxInputPixels, jpegQuality, jpegOptimizeCoding, jpegCodec }: Config['processing']): ProcessLimits {
+  return { maxInputPixels, jpegQuality, jpegOptimizeCoding, jpegCodec };
 }
 
-/** The configured defaults (MAX_INPUT_PIXELS, JPEG_QUALITY, JPEG_OPTIMIZE_CODING), for callers without a config of their own. */
+/** The configured defaults (MAX_INPUT_PIXELS, JPEG_QUALITY, JPEG_OPTIMIZE_CODING, JPEG_CODEC), for callers without a config of their own. */
 export const DEFAULT_LIMITS: ProcessLimits = processLimits(loadConfig({}).processing);
 
 export interface StepTiming {
@@ -58,11 +61,20 @@ export interface ProcessedImage {
 }
 
 const ms = (t0: number) => round(performance.now() - t0);
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-async function decoder(input: Buffer, limits: ProcessLimits): Promise<Sharp> {
-  // An embedded sRGB profile is skipped (the same pixels, ~60 ms less CPU at 4K: lib/filters/icc.ts);
-  // reading it takes the header only.
-  const { icc } = await sharp(input).metadata();
+type EncodedImage = { data: Buffer; width: number; height: number; channels: number };
+/** What a heap run hands back: pixels for the next step, or the finished JPEG. */
+type HeapResult = { raw: RawImage } | { jpeg: EncodedImage };
+
+/** The header only: what decides how the image is decoded. */
+function inspect(input: Buffer) {
+  return sharp(input).metadata();
+}
+
+async function decoder(input: Buffer, limits: ProcessLimits, meta?: Metadata): Promise<Sharp> {
+  // An embedded sRGB profile is skipped (the same pixels, ~60 ms less CPU at 4K: lib/filters/icc.ts).
+  const { icc } = meta ?? (await inspect(input));
   const ignoreIcc = icc !== undefined && isSrgbProfile(icc);
   // failOn 'error' refuses truncated files; limitInputPixels refuses decompression bombs from the header, before decoding.
   return sharp(input, { limitInputPixels: limits.maxInputPixels, failOn: 'error', ignoreIcc }).rotate();
@@ -83,8 +95,8 @@ function rawPixels(p: Sharp): Promise<RawImage> {
   return toRaw(p.removeAlpha().toColourspace('srgb'));
 }
 
-export function decode(input: Buffer, limits: ProcessLimits): Promise<RawImage> {
-  return decoding(limits, async () => rawPixels(await decoder(input, limits)));
+export function decode(input: Buffer, limits: ProcessLimits, meta?: Metadata): Promise<RawImage> {
+  return decoding(limits, async () => rawPixels(await decoder(input, limits, meta)));
 }
 
 /**
@@ -137,7 +149,32 @@ function opencvOps(run: readonly FilterStep[]): OpenCvOp[] {
 export async function applyFilter(img: RawImage, name: string, params: FilterParams): Promise<RawImage> {
   const def = FILTERS[name];
   if (def.sharpOp) return toRaw(keepGrey(def.sharpOp(rawInput(img), params), img.channels));
-  return runOpenCv(img, [opencvOp({ name, params })]);
+  return (await runOpenCv(img, [opencvOp({ name, params })])).output;
+}
+
+/** Whether a run of OpenCV steps needs only the grey image from the start. */
+function startsGrey(run: readonly FilterStep[]): boolean {
+  return run[0].name === 'edges' || greyFirst(run);
+}
+
+/**
+ * How the input gets into the WASM heap for an OpenCV run that starts the chain: libjpeg-turbo
+ * writes a plain JPEG there itself (grey when the run starts grey); anything else, or
+ * JPEG_CODEC=sharp, is decoded by sharp and copied in. `meta` is the header, read once.
+ */
+async function heapSource(input: Buffer, run: readonly FilterStep[], limits: ProcessLimits): Promise<{ writer?: PixelWriter; meta: Metadata }> {
+  const turbo = jpegTurbo(limits.jpegCodec);
+  const meta = await decoding(limits, () => inspect(input));
+  if (!turbo || !canDecode(meta, limits.maxInputPixels)) return { meta };
+  const channels = startsGrey(run) ? 1 : 3;
+  return { meta, writer: { width: meta.width!, height: meta.height!, channels, writeInto: (target) => decodeInto(turbo, input, target, channels) } };
+}
+
+/** libjpeg-turbo encodes a run's result straight from the heap when nothing follows it (not with optimised Huffman tables, which it does not write). */
+function heapEncoder(limits: ProcessLimits): ((view: RawImage) => Buffer) | undefined {
+  const turbo = jpegTurbo(limits.jpegCodec);
+  if (!turbo || limits.jpegOptimizeCoding) return undefined;
+  return (view) => encode(turbo, view, limits.jpegQuality);
 }
 
 /**
@@ -151,7 +188,7 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
   let img: RawImage | undefined;
   let decodeMs = 0;
   let encodeMs = 0;
-  let encoded: { data: Buffer; width: number; height: number; channels: number } | undefined;
+  let encoded: EncodedImage | undefined;
   const filters: StepTiming[] = [];
 
   for (let i = 0; i < steps.length; i++) {
@@ -177,19 +214,47 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
         includes.push('encode');
       }
     } else {
-      if (!img) {
-        img = await decode(input, limits);
-        decodeMs = ms(t);
-      }
       // This step and the OpenCV steps right after it run in one trip into the WASM heap.
       let j = i + 1;
       while (j < steps.length && FILTERS[steps[j].name].opencvOp) j++;
       const run = steps.slice(i, j);
-      img = await runOpenCv(
-        img,
-        opencvOps(run),
-        (k, stepMs) => filters.push({ name: run[k].name, ms: round(stepMs), includes: [] }),
-      );
+      const ops = opencvOps(run);
+      const encoder = j === steps.length ? heapEncoder(limits) : undefined;
+      const readOut = (view: RawImage): HeapResult => (encoder ? { jpeg: { ...view, data: encoder(view) } } : { raw: copyOut(view) });
+      let heap: HeapRun<HeapResult> | undefined;
+      if (!img) {
+        const { writer, meta } = await heapSource(input, run, limits);
+        if (writer) {
+          try {
+            heap = await runOpenCv(writer, ops, readOut);
+            // The header read, and libjpeg-turbo's decode into the heap.
+            decodeMs = round(performance.now() - t - sum(heap.opMs) - heap.readMs);
+          } catch (e) {
+            // libjpeg-turbo saw something wrong with the file: sharp decides, by its failOn rules.
+            if (!(e instanceof TurboDecodeError)) throw e;
+          }
+        }
+        if (!heap) {
+          img = await decode(input, limits, meta);
+          decodeMs = ms(t);
+        }
+      }
+      let opMs: number[];
+      if (heap) opMs = heap.opMs;
+      else {
+        heap = await runOpenCv(img!, ops, readOut);
+        // The copy in counts to the first step.
+        opMs = heap.opMs.map((m, k) => (k === 0 ? m + heap!.fillMs : m));
+      }
+      if ('jpeg' in heap.output) {
+        encoded = heap.output.jpeg;
+        encodeMs = round(heap.readMs);
+      } else {
+        img = heap.output.raw;
+        // The copy out counts to the last step.
+        opMs[opMs.length - 1] += heap.readMs;
+      }
+      for (const [k, stepMs] of opMs.entries()) filters.push({ name: run[k].name, ms: round(stepMs), includes: [] });
       i = j - 1;
       continue;
     }

@@ -134,13 +134,16 @@ function expectRanFromArtifact(report: InvocationReport): void {
 }
 
 /**
- * sharp's native binding (and OpenCV.js: the default OPENCV_BUILD=simd, vendor/opencv-simd at
- * the package root) were really loaded, from the artifact, so the check above saw them.
+ * sharp's native binding (and for OpenCV work OpenCV.js, the default OPENCV_BUILD=simd from
+ * vendor/opencv-simd at the package root, and libjpeg-turbo's binding, the default
+ * JPEG_CODEC) were really loaded, from the artifact, so the check above saw them.
  */
 function expectLoadedNatives(report: InvocationReport, opts: { opencv: boolean }): void {
   const modules = path.join(taskRoot, 'node_modules');
   expect(report.loadedModules.filter((m) => m.startsWith(path.join(modules, '@img')) && m.endsWith('.node'))).toHaveLength(1);
-  if (opts.opencv) expect(report.loadedModules).toContain(path.join(taskRoot, 'vendor', 'opencv-simd', 'opencv_js.js'));
+  if (!opts.opencv) return;
+  expect(report.loadedModules).toContain(path.join(taskRoot, 'vendor', 'opencv-simd', 'opencv_js.js'));
+  expect(report.loadedModules.filter((m) => m.startsWith(path.join(modules, '@julusian', 'jpeg-turbo')) && m.endsWith('.node'))).toHaveLength(1);
 }
 
 function httpEvent(routeKey: string, opts: { rawPath?: string; body?: unknown; pathParameters?: Record<string, string>; principal?: string } = {}) {
@@ -251,7 +254,7 @@ beforeAll(async () => {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         ...(process.env.npm_config_cache ? { npm_config_cache: process.env.npm_config_cache } : {}),
-        // The npm packager installs the externals (sharp, OpenCV.js, piscina): from the local cache when it can.
+        // The npm packager installs the externals (sharp, OpenCV.js, piscina, libjpeg-turbo): from the local cache when it can.
         npm_config_prefer_offline: 'true',
         SLS_TELEMETRY_DISABLED: '1',
         API_KEYS_SECRET,
@@ -316,7 +319,7 @@ afterAll(async () => {
 }, 60_000);
 
 test('the artifact ships its externals and no copy of the sources, outside the repository', () => {
-  for (const dep of ['sharp', 'piscina', '@techstark/opencv-js']) expect(existsSync(path.join(taskRoot, 'node_modules', dep, 'package.json'))).toBe(true);
+  for (const dep of ['sharp', 'piscina', '@techstark/opencv-js', '@julusian/jpeg-turbo']) expect(existsSync(path.join(taskRoot, 'node_modules', dep, 'package.json'))).toBe(true);
   // The default OpenCV build (OPENCV_BUILD=simd) rides along outside node_modules.
   expect(existsSync(path.join(taskRoot, 'vendor', 'opencv-simd', 'opencv_js.js'))).toBe(true);
   // The pool's source-tree entry point is absent, so pool threads can only start from the handler bundle.

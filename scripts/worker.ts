@@ -121,6 +121,17 @@ async function sweepQuietly(deps: ReturnType<typeof clients>, id: string): Promi
 
 let ready = false;
 
+/**
+ * Resolves once the event loop has polled for I/O and signals again. A SIGTERM that came while
+ * an image held the JS thread is only handled at that poll, and an image whose last step has
+ * no await (libjpeg-turbo encodes synchronously) resolves imageDone inside the callback it
+ * ran in, before any poll: the first immediate ends that loop iteration, the second runs
+ * after the next poll.
+ */
+async function afterNextPoll(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 function cannotStart(e: unknown): never {
   const usage = e instanceof AppError || e instanceof ConfigError ? ' (usage: npm run worker -- worker-1; ids worker-1, worker-2, worker-3, or any id with WORKER_CAPABILITIES)' : '';
   process.stderr.write(`[worker] cannot start: ${(e as Error).message ?? String(e)}${usage}\n`);
@@ -240,6 +251,7 @@ async function main() {
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
     const ahead = prefetch ? event.Records.map((r) => prefetchInput(deps, r)) : [];
     if (prefetch) await imageDone;
+    await afterNextPoll();
     if (stopping) {
       // Taken but not started: handed back at once rather than after the visibility timeout.
       await releaseMessages(deps, queue.url, event.Records);

@@ -180,13 +180,19 @@ return {'claimed', attempts}
 `;
 
 // Finishes a task once: only a task still 'processing' by this attempt changes state.
-// KEYS[1] task hash, KEYS[2] outcome counters; ARGV[1] attempt, ARGV[2] outcome, then field/value pairs.
+// KEYS[1] task hash, KEYS[2] outcome counters, KEYS[3] (optional) the worker's hash; ARGV[1]
+// attempt, ARGV[2] outcome, ARGV[3] the worker's counter field ('' for none), ARGV[4] ms to add
+// to its processing_ms_sum ('' for none), then field/value pairs.
 const FINISH = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'processing' and status ~= 'pending' then return 0 end
 if tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') ~= tonumber(ARGV[1]) then return 0 end
+if KEYS[3] and ARGV[3] ~= '' then
+  redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+  if ARGV[4] ~= '' then redis.call('HINCRBYFLOAT', KEYS[3], 'processing_ms_sum', ARGV[4]) end
+end
 local fields = {}
-for i = 3, #ARGV do table.insert(fields, ARGV[i]) end
+for i = 5, #ARGV do table.insert(fields, ARGV[i]) end
 redis.call('HSET', KEYS[1], unpack(fields))
 local history = cjson.decode(redis.call('HGET', KEYS[1], 'attempt_history') or '[]')
 if type(history) == 'table' and #history > 0 then history[#history]['outcome'] = ARGV[2] end
@@ -259,10 +265,23 @@ export async function claimTask(deps: Clients, id: string, workerId: string): Pr
   return { state: state as ClaimResult['state'], attempt: Number(attempt) };
 }
 
-/** Applies `fields` if this attempt still owns the task; returns false when it no longer does. */
-export async function finishAttempt(deps: Clients, id: string, attempt: number, outcome: string, fields: Partial<TaskRecord>): Promise<boolean> {
+/**
+ * A worker's counter (its hash key, the field, optionally ms for its processing_ms_sum),
+ * added in the same script as the outcome: a worker killed between two separate writes would
+ * leave a recorded task uncounted.
+ */
+export interface AttemptCounter {
+  key: string;
+  field: string;
+  processingMs?: number;
+}
+
+/** Applies `fields` (and `counter`) if this attempt still owns the task; returns false when it no longer does. */
+export async function finishAttempt(deps: Clients, id: string, attempt: number, outcome: string, fields: Partial<TaskRecord>, counter?: AttemptCounter): Promise<boolean> {
   const flat = Object.entries(encode(fields)).flat();
-  const r = await dependency('redis', () => deps.redis.eval(FINISH, 2, taskKey(deps, id), outcomesKey(deps), String(attempt), outcome, ...flat));
+  const keys = [taskKey(deps, id), outcomesKey(deps), ...(counter ? [counter.key] : [])];
+  const args = [String(attempt), outcome, counter?.field ?? '', counter?.processingMs === undefined ? '' : String(counter.processingMs), ...flat];
+  const r = await dependency('redis', () => deps.redis.eval(FINISH, keys.length, ...keys, ...args));
   return r === 1;
 }
 

@@ -28,7 +28,7 @@ import { readTaskMessage, taskIdOf, validateTaskMessage } from '../tasks/message
 import { onDelivery, OUTCOMES, taskUpdate, type Ending } from '../tasks/outcomes';
 import { lookupQueueUrl } from '../tasks/queues';
 import { claimTask, finishAttempt, type TaskMessage } from '../tasks/store';
-import { clearBusy, countOutcome, setBusy, type WorkerIdentity } from './registry';
+import { clearBusy, outcomeCounter, setBusy, type WorkerIdentity } from './registry';
 
 export type Disposition = 'done' | 'retry';
 
@@ -94,13 +94,13 @@ async function settle(deps: Clients, worker: WorkerIdentity, record: SQSRecord, 
   let recorded = true;
   if (claimed) {
     const fields = taskUpdate(ending, { attempts: claimed.attempt, maxReceiveCount: deps.config.aws.maxReceiveCount, workerId: worker.id });
-    const finished = await finishAttempt(deps, claimed.taskId, claimed.attempt, ending.outcome, fields).catch((e) => {
+    // The worker's counter goes with the outcome, in one script: a worker killed between two writes lost counts.
+    const counter = rule.counter ? outcomeCounter(deps, worker.id, rule.counter, ending.outcome === 'completed' ? (fields.processing_ms ?? undefined) : undefined) : undefined;
+    const finished = await finishAttempt(deps, claimed.taskId, claimed.attempt, ending.outcome, fields, counter).catch((e) => {
       recorded = false;
       log.error('task outcome not recorded; message left for redelivery', { worker: worker.id, task_id: claimed.taskId, outcome: ending.outcome, ...errorFields(e) });
       return false;
     });
-    // Counters are statistics: losing one to an outage must not redeliver a recorded task.
-    if (finished && rule.counter) await countOutcome(deps, worker.id, rule.counter, ending.outcome === 'completed' ? (fields.processing_ms ?? undefined) : undefined).catch(() => undefined);
     if (finished && ending.outcome === 'completed' && fields.filter_ms) await recordFilterTimes(deps, fields.filter_ms).catch(() => undefined);
   }
   if (rule.message === 'ack' && recorded) return 'done';

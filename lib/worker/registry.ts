@@ -9,6 +9,7 @@ import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { FILTER_NAMES } from '../filters/registry';
 import { ConfigError } from '../core/config';
+import type { AttemptCounter } from '../tasks/store';
 import { builtInCapabilities } from './classes';
 
 
@@ -115,11 +116,11 @@ export async function clearBusy(deps: Clients, id: string, taskId: string): Prom
   await dependency('redis', () => deps.redis.eval(CLEAR_BUSY, 1, workerKey(deps, id), taskId));
 }
 
-export async function countOutcome(deps: Clients, id: string, outcome: 'processed' | 'failed', processingMs?: number): Promise<void> {
-  const m = deps.redis.multi().hincrby(workerKey(deps, id), outcome, 1);
-  if (processingMs !== undefined) m.hincrbyfloat(workerKey(deps, id), 'processing_ms_sum', processingMs);
-  await dependency('redis', () => m.exec());
+/** The worker's counter for an outcome, for finishAttempt to add with it. */
+export function outcomeCounter(deps: Clients, id: string, outcome: 'processed' | 'failed', processingMs?: number): AttemptCounter {
+  return { key: workerKey(deps, id), field: outcome, processingMs };
 }
+
 
 export async function deregisterWorker(deps: Clients, id: string): Promise<void> {
   await dependency('redis', () =>

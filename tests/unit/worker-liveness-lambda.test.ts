@@ -7,8 +7,8 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { closeClients, createClients, type Clients } from '../../lib/core/clients';
 import { loadConfig } from '../../lib/core/config';
 import { eventSourceMappingLiveness, mappingStates, verdictFromMappings } from '../../lib/worker/liveness';
-import { countOutcome, registerWorker, resolveIdentity } from '../../lib/worker/registry';
-import { createTasks } from '../../lib/tasks/store';
+import { outcomeCounter, registerWorker, resolveIdentity } from '../../lib/worker/registry';
+import { claimTask, createTasks, finishAttempt } from '../../lib/tasks/store';
 import { taskStatus } from '../../lib/tasks/status';
 import { randomUUID } from 'node:crypto';
 import { runId } from '../helpers/stack';
@@ -86,9 +86,14 @@ test('idle workers never invoked are alive; a disabled mapping is stopped; count
   states['pipe-worker3'] = ['Disabled'];
   // worker-1 ran once (cold start registers it) and processed two tasks; the others never ran.
   await registerWorker(deps, resolveIdentity('worker-1', undefined));
-  await countOutcome(deps, 'worker-1', 'processed', 100);
-  await countOutcome(deps, 'worker-1', 'processed', 300);
-  await countOutcome(deps, 'worker-1', 'failed');
+  // As consume records them: each outcome with the worker's counter, in one script.
+  for (const [outcome, ms] of [['completed', 100], ['completed', 300], ['failed', undefined]] as const) {
+    const taskId = randomUUID();
+    await createTasks(deps, [{ task_id: taskId, batch_id: randomUUID(), image: 'sample_4k.jpg', steps: [{ name: 'sharpen', params: { strength: 1 } }] as never, queued_at: Date.now() }]);
+    const { attempt } = await claimTask(deps, taskId, 'worker-1');
+    const counter = outcomeCounter(deps, 'worker-1', outcome === 'completed' ? 'processed' : 'failed', ms);
+    expect(await finishAttempt(deps, taskId, attempt, outcome, { status: outcome }, counter)).toBe(true);
+  }
   const workers = await eventSourceMappingLiveness(client).list(deps);
   expect(workers.map((w) => [w.id, w.alive, w.status])).toEqual([
     ['worker-1', true, 'idle'],

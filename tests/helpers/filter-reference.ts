@@ -46,3 +46,10 @@ export async function readReference(c: ReferenceCase) {
   const { data, info } = await p.raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
+
+/** Peak signal-to-noise ratio of two 8-bit buffers, in dB (Infinity when identical). */
+export function psnr(a: Buffer, b: Buffer): number {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+  return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se);
+}

@@ -1,16 +1,9 @@
-import { REFERENCE_CASES, readReference, referencePixels } from '../helpers/filter-reference';
+import { psnr, REFERENCE_CASES, readReference, referencePixels } from '../helpers/filter-reference';
 
 // Faster implementations of sharpen and edges must draw the same pictures as the code that
 // generated tests/fixtures/filter-reference (bench/filter-reference.ts): within JPEG noise
 // for sharpen, near-identical edge maps (a pixel moved along an edge is allowed, a new
 // algorithm is not).
-
-function psnr(a: Buffer, b: Buffer): number {
-  let se = 0;
-  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
-  const mse = se / a.length;
-  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
-}
 
 function identicalShare(a: Buffer, b: Buffer): number {
   let same = 0;

@@ -11,6 +11,7 @@ import { jpegTurbo } from '../../lib/filters/jpeg-turbo';
 import { loadOpenCv } from '../../lib/filters/opencv';
 import { DEFAULT_LIMITS, processImage, type ProcessLimits } from '../../lib/filters/pipeline';
 import { parseFilterSteps } from '../../lib/filters/request';
+import { psnr } from '../helpers/filter-reference';
 
 const SAMPLE = readFileSync(path.join(__dirname, '..', '..', 'static', 'sample_4k.jpg'));
 const TURBO: ProcessLimits = { ...DEFAULT_LIMITS, jpegCodec: 'libjpeg-turbo' };
@@ -20,12 +21,6 @@ const steps = (names: string[]) => parseFilterSteps(names, {});
 async function pixels(jpeg: Buffer) {
   const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
-}
-
-function psnr(a: Buffer, b: Buffer): number {
-  let se = 0;
-  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
-  return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se);
 }
 
 /** Share of equal values, after thresholding an edge map's JPEG ringing back to 0/255. */

@@ -4,7 +4,7 @@
  * JPEG straight into the WASM heap, and to grey when the chain only needs grey (a colour JPEG
  * stores luma beside chroma: no chroma upsampling, no colour conversion, a third of the
  * bytes), and encodes the result from there: no sharp pipeline, no copies of the pixels.
- * At 4K that takes ~25-40% off sharpen, edges and [sharpen, edges] (docs/benchmarks.md).
+ * At 4K that takes ~25-50% off sharpen, edges and [sharpen, edges] (docs/benchmarks.md).
  *
  * What it changes: the binding hard-codes libjpeg's fast integer DCT (TJFLAG_FASTDCT), so a
  * decoded pixel differs from sharp's or cv2's accurate decode by up to 3 levels (~60% of

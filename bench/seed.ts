@@ -58,6 +58,9 @@ function seedProcess() {
   };
 }
 
+/** Cases with an OpenCV step: they get the stage table and the other codec's run. */
+const usesOpenCv = (filters: string[]) => filters.some((f) => FILTERS[f].opencvOp);
+
 /** The project's defaults (q90, as the seed), with the codec JPEG_CODEC names. */
 const OURS: ProcessLimits = { ...DEFAULT_LIMITS, jpegCodec: config().processing.jpegCodec };
 
@@ -68,8 +71,7 @@ async function ours(filters: string[], limits: ProcessLimits = OURS): Promise<Sa
   const out = await processImage(SAMPLE_4K, steps, limits);
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  const opencv = out.filters.some((f) => FILTERS[f.name].opencvOp);
-  const stages = opencv ? { decode: out.decode_ms, ...Object.fromEntries(out.filters.map((f) => [f.name, f.ms])), encode: out.encode_ms } : {};
+  const stages = usesOpenCv(filters) ? { decode: out.decode_ms, ...Object.fromEntries(out.filters.map((f) => [f.name, f.ms])), encode: out.encode_ms } : {};
   // Process CPU, so libvips' threads count too, not only the JS thread.
   return { wall, cpu: (c.user + c.system) / 1000, stages };
 }
@@ -95,7 +97,6 @@ async function main() {
   }
   // The OpenCV cases also run with sharp decoding and encoding (JPEG_CODEC=sharp: cv2's pixels
   // exactly) in the same rounds, so what libjpeg-turbo gives shows beside the seed's swings.
-  const isOpenCv = (c: (typeof CASES)[number]) => c.filters.some((f) => FILTERS[f].opencvOp);
   const otherCodec: ProcessLimits = { ...OURS, jpegCodec: OURS.jpegCodec === 'sharp' ? 'libjpeg-turbo' : 'sharp' };
   const samples = CASES.map(() => ({ ours: [] as Sample[], seed: [] as Sample[], other: [] as Sample[] }));
   for (let round = 0; round < warmup + rounds; round++) {
@@ -103,7 +104,7 @@ async function main() {
     for (const [i, c] of CASES.entries()) {
       const a = await ours(c.filters);
       const b = await seed.run(c.filters);
-      const o = isOpenCv(c) ? await ours(c.filters, otherCodec) : undefined;
+      const o = usesOpenCv(c.filters) ? await ours(c.filters, otherCodec) : undefined;
       if (round >= warmup) {
         samples[i].ours.push(a);
         samples[i].seed.push(b);

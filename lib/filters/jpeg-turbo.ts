@@ -35,7 +35,7 @@ let binding: Binding | null | undefined;
 
 export type JpegCodec = 'libjpeg-turbo' | 'sharp';
 
-/** The binding, or undefined for JPEG_CODEC=sharp or where it does not load (an optional dependency: a platform without a prebuild). */
+/** The binding, or undefined for JPEG_CODEC=sharp or where it does not load (a platform without a prebuild: sharp then does all of it). */
 export function jpegTurbo(codec: JpegCodec): Binding | undefined {
   if (codec !== 'libjpeg-turbo') return undefined;
   if (binding === undefined) {

@@ -121,7 +121,6 @@ export function outcomeCounter(deps: Clients, id: string, outcome: 'processed' |
   return { key: workerKey(deps, id), field: outcome, processingMs };
 }
 
-
 export async function deregisterWorker(deps: Clients, id: string): Promise<void> {
   await dependency('redis', () =>
     deps.redis.multi().hset(workerKey(deps, id), { status: 'stopped', current_task: '', stopped_at: new Date().toISOString() }).del(aliveKey(deps, id)).exec(),

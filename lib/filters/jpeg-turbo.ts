@@ -28,7 +28,8 @@ interface Binding {
   SAMP_420: number;
   SAMP_GRAY: number;
   decompressSync(image: Buffer, out: Buffer, options: { format: number }): { width: number; height: number; size: number };
-  compressSync(raw: Buffer, options: { format: number; width: number; height: number; subsampling: number; quality: number }): Buffer;
+  compressSync(raw: Buffer, out: Buffer, options: { format: number; width: number; height: number; subsampling: number; quality: number }): Buffer;
+  bufferSize(options: { width: number; height: number; subsampling: number }): number;
 }
 
 let binding: Binding | null | undefined;
@@ -76,18 +77,21 @@ export function decodeInto(turbo: Binding, input: Buffer, target: Buffer, channe
   }
 }
 
+/**
+ * Where this thread's encodes write: libjpeg-turbo needs room for its worst case (16.6 MB for
+ * a grey 4K frame, whatever the result's size), and a fresh buffer that size per image was
+ * what set off most of a worker's full garbage collections (V8 collects on external memory
+ * growth: one mark-compact every two 4K images). Kept and grown, never shrunk; encodes are
+ * synchronous, so one per thread is enough, and only the pages a result touches are resident.
+ */
+let scratch: Buffer | undefined;
+
 /** Baseline JPEG, 4:2:0 for colour (sharp's and cv2's default), standard Huffman tables. */
 export function encode(turbo: Binding, img: RawImage, quality: number): Buffer {
   const grey = img.channels === 1;
-  const jpeg = turbo.compressSync(img.data, {
-    format: grey ? turbo.FORMAT_GRAY : turbo.FORMAT_RGB,
-    width: img.width,
-    height: img.height,
-    subsampling: grey ? turbo.SAMP_GRAY : turbo.SAMP_420,
-    quality,
-  });
-  // The binding returns a view of a worst-case-sized allocation (16.6 MB behind a 0.5 MB 4K
-  // edge map): copied to its own size, so a held result does not pin that, and a worker
-  // thread's result is not cloned with it (which cost ~30 ms per image).
-  return Buffer.from(jpeg);
+  const options = { format: grey ? turbo.FORMAT_GRAY : turbo.FORMAT_RGB, width: img.width, height: img.height, subsampling: grey ? turbo.SAMP_GRAY : turbo.SAMP_420, quality };
+  const need = turbo.bufferSize(options);
+  if (!scratch || scratch.length < need) scratch = Buffer.allocUnsafeSlow(need);
+  // A copy to its own size: the result outlives this call (the next encode reuses the scratch).
+  return Buffer.from(turbo.compressSync(img.data, scratch, options));
 }

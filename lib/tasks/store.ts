@@ -164,8 +164,11 @@ export async function recentTaskIds(deps: Clients, limit: number): Promise<strin
   return dependency('redis', () => deps.redis.zrevrange(indexKey(deps), 0, limit - 1));
 }
 
-// Claims a delivery: refuses tasks already finished, else records the attempt.
-// KEYS[1] task hash; ARGV[1] worker id, ARGV[2] started_at (ISO time).
+// Claims a delivery: refuses tasks already finished, else records the attempt, and marks the
+// worker busy with it when its record exists (in the same round trip: the claim is on the path
+// between one image and the next).
+// KEYS[1] task hash, KEYS[2] (optional) the worker's hash; ARGV[1] worker id, ARGV[2]
+// started_at (ISO time), ARGV[3] task id.
 // Returns {state, attempts}: state 'claimed', or the finished status, or 'missing'.
 const CLAIM = `
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -176,6 +179,7 @@ local history = cjson.decode(redis.call('HGET', KEYS[1], 'attempt_history') or '
 if type(history) ~= 'table' then history = {} end
 table.insert(history, {attempt = attempts, worker_id = ARGV[1], started_at = ARGV[2]})
 redis.call('HSET', KEYS[1], 'status', 'processing', 'worker_id', ARGV[1], 'started_at', ARGV[2], 'attempt_history', cjson.encode(history))
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'status', 'busy', 'current_task', ARGV[3]) end
 return {'claimed', attempts}
 `;
 
@@ -260,8 +264,10 @@ export function messageOf(task: TaskRecord): TaskMessage {
 
 export type ClaimResult = { state: 'claimed'; attempt: number } | { state: 'completed' | 'failed' | 'missing'; attempt: number };
 
-export async function claimTask(deps: Clients, id: string, workerId: string): Promise<ClaimResult> {
-  const [state, attempt] = (await dependency('redis', () => deps.redis.eval(CLAIM, 1, taskKey(deps, id), workerId, new Date().toISOString()))) as [string, number];
+/** Claims the task for `workerId`; with `busyKey` (the worker's hash) the worker is marked busy with it too. */
+export async function claimTask(deps: Clients, id: string, workerId: string, busyKey?: string): Promise<ClaimResult> {
+  const keys = [taskKey(deps, id), ...(busyKey ? [busyKey] : [])];
+  const [state, attempt] = (await dependency('redis', () => deps.redis.eval(CLAIM, keys.length, ...keys, workerId, new Date().toISOString(), id))) as [string, number];
   return { state: state as ClaimResult['state'], attempt: Number(attempt) };
 }
 

@@ -28,7 +28,7 @@ import { readTaskMessage, taskIdOf, validateTaskMessage } from '../tasks/message
 import { onDelivery, OUTCOMES, taskUpdate, type Ending } from '../tasks/outcomes';
 import { lookupQueueUrl } from '../tasks/queues';
 import { claimTask, finishAttempt, type TaskMessage } from '../tasks/store';
-import { clearBusy, outcomeCounter, setBusy, type WorkerIdentity } from './registry';
+import { busyFlag, clearBusy, outcomeCounter, type WorkerIdentity } from './registry';
 
 export type Disposition = 'done' | 'retry';
 
@@ -152,7 +152,6 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
     return { outcome: 'capability_mismatch', error: `Worker ${worker.id} cannot handle filters: ${pyList(missing)}`, fields: { queue_wait_ms: startedAt - msg.queued_at } };
   }
 
-  await setBusy(deps, worker.id, msg.task_id);
   try {
     const p = deps.config.processing;
     let t = performance.now();
@@ -190,8 +189,6 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
     if (e instanceof AppError && !e.retryable) return { outcome: 'rejected', reason: e.code, error };
     log.error('task attempt failed; left for redelivery', { worker: worker.id, task_id: msg.task_id, ...errorFields(e) });
     return { outcome: 'error', error };
-  } finally {
-    await clearBusy(deps, worker.id, msg.task_id).catch(() => undefined);
   }
 }
 
@@ -226,7 +223,7 @@ async function consumeRecord(deps: Clients, worker: WorkerIdentity, record: SQSR
   const claimStart = performance.now();
   let claim;
   try {
-    claim = await claimTask(deps, msg.task_id, worker.id);
+    claim = await claimTask(deps, msg.task_id, worker.id, busyFlag(deps, worker.id));
   } catch (e) {
     // Redis unreachable: nothing can be recorded. Retry after a backoff; if every delivery
     // meets the outage, the sweeper settles the task from the dead-letter queue later.
@@ -240,5 +237,6 @@ async function consumeRecord(deps: Clients, worker: WorkerIdentity, record: SQSR
   }
   const ending = await attempt(deps, worker, msg, performance.now() - claimStart, hooks).catch((e): Ending => ({ outcome: 'error', error: (e as Error).message }));
   hooks.processed();
+  await clearBusy(deps, worker.id, msg.task_id).catch(() => undefined);
   return settle(deps, worker, record, { taskId: msg.task_id, attempt: claim.attempt }, ending);
 }

@@ -105,8 +105,9 @@ export async function heartbeat(deps: Clients, id: string): Promise<void> {
   );
 }
 
-export async function setBusy(deps: Clients, id: string, taskId: string): Promise<void> {
-  await dependency('redis', () => deps.redis.hset(workerKey(deps, id), { status: 'busy', current_task: taskId }));
+/** The worker's record, for claimTask to mark it busy with the task it claims. */
+export function busyFlag(deps: Clients, id: string): string {
+  return workerKey(deps, id);
 }
 
 /** Idle again, unless the worker has already moved on to another task (it stores one result while processing the next). */

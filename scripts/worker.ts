@@ -6,8 +6,9 @@
  * (lib/worker/consume.ts), or the visibility timeout if the worker died. It also runs the
  * dead-letter sweeper every SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
  * It processes one image at a time, but overlaps the I/O around it: the next message is
- * taken, and its image read, while the current image is processed (WORKER_PREFETCH), and
- * the next task starts while the previous result is still being stored (IN_FLIGHT_MAX).
+ * taken, and its image read, while the current task runs (WORKER_PREFETCH), and the next
+ * task starts while the previous result is still being stored (SETTLING_MAX). It beats
+ * the heart on its own timer, so its invocations of the handler do not each beat again.
  * SIGTERM/SIGINT: finish the tasks in hand, deregister, exit. SIGKILL: a crash.
  */
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
@@ -42,11 +43,16 @@ const RECEIVE_RETRY_MAX_MS = 5000;
  */
 const EMPTY_ROUND_PAUSE_MS = 200;
 /**
- * Tasks started and not yet settled: one whose image is being processed and one whose
- * result is still going to S3 and Redis (S3 put, outcome, counters, SQS delete). With
- * prefetch, one more message may be held, not yet started, its image being read.
+ * Messages taken beyond the task whose image is being processed (with WORKER_PREFETCH): the
+ * next one is received, and its image read, while the current image holds the JS thread.
  */
-const IN_FLIGHT_MAX = 2;
+const READ_AHEAD = 1;
+/**
+ * Tasks processed whose result is still going to S3 and Redis (S3 put, outcome, counters,
+ * SQS delete) before the worker takes another message: a slow S3 or Redis stops it taking
+ * work it cannot finish, rather than piling results up in memory.
+ */
+const SETTLING_MAX = 2;
 /** How often a worker that joined a stack checks that its npm start is still running. */
 const STACK_CHECK_MS = 1000;
 
@@ -155,6 +161,7 @@ async function main() {
   const handler = createWorkerHandler(() => deps, () => worker, {
     processed: (r) => started.get(r.messageId)?.processed(),
     input: (r) => started.get(r.messageId)?.input,
+    beatsOnTimer: true,
   });
   // FIFO dispatch: the one task queue. Capability dispatch: every class queue this worker covers.
   const capability = deps.config.dispatch.mode === 'capability';
@@ -170,12 +177,21 @@ async function main() {
     throw new StartupError(`cannot reach the task queue ${deps.config.aws.queueName} at ${deps.config.aws.endpoint ?? 'AWS'}: ${(e as Error).message}. Is the stack running?`);
   });
 
+  // The receiving and starting loops below sleep until something they wait on changes.
+  const waiters = new Set<() => void>();
+  const changed = () => {
+    for (const wake of waiters) wake();
+    waiters.clear();
+  };
+  const nextChange = () => new Promise<void>((resolve) => waiters.add(resolve));
+
   let stopping = false;
   let beat: NodeJS.Timeout | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`[worker] ${worker.id}: ${signal}, finishing the current task then stopping\n`);
+    changed();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -209,63 +225,95 @@ async function main() {
       });
     }
   };
-  const inFlight = new Set<Promise<void>>();
-
-  let backoffMs = RECEIVE_RETRY_FIRST_MS;
-  let turn = 0;
-  let emptyInARow = 0;
   const { prefetch } = deps.config.workers;
-  /** Resolves once the image of the last task started is processed. */
-  let imageDone: Promise<unknown> = Promise.resolve();
-  while (!stopping) {
-    while (inFlight.size >= IN_FLIGHT_MAX) await Promise.race(inFlight);
-    if (!prefetch) await imageDone;
+  /** Received and not yet started; with prefetch their images are already being read. */
+  const held: { event: SQSEvent; queueUrl: string; inputs: (PrefetchedInput | undefined)[] }[] = [];
+  /** Started and not yet settled. */
+  const inFlight = new Set<Promise<void>>();
+  /** Started tasks whose image is not processed yet: 0 or 1. */
+  let imaging = 0;
+
+  // Receiving runs apart from starting, so the next message is asked for (and its image read)
+  // as soon as there is room for it, not after the task before the current one has settled:
+  // the round trips then happen while other work waits on its own, off the path between one
+  // image and the next (docs/benchmarks.md, session 8).
+  const receiving = (async () => {
+    let backoffMs = RECEIVE_RETRY_FIRST_MS;
+    let turn = 0;
+    let emptyInARow = 0;
+    while (!stopping) {
+      if (held.length + imaging > (prefetch ? READ_AHEAD : 0) || inFlight.size - imaging >= SETTLING_MAX) {
+        await nextChange();
+        continue;
+      }
+      // One queue: long-poll it. Several: take turns without waiting, pause after an empty round.
+      const queue = queues[turn++ % queues.length];
+      if (queues.length > 1 && emptyInARow >= queues.length) {
+        await sleep(EMPTY_ROUND_PAUSE_MS);
+        emptyInARow = 0;
+      }
+      let messages: Message[];
+      try {
+        const res = await deps.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queue.url,
+            MaxNumberOfMessages: 1,
+            WaitTimeSeconds: queues.length === 1 ? deps.config.workers.pollWaitS : 0,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
+          }),
+        );
+        messages = res.Messages ?? [];
+        emptyInARow = messages.length ? 0 : emptyInARow + 1;
+        backoffMs = RECEIVE_RETRY_FIRST_MS;
+      } catch (e) {
+        process.stderr.write(`[worker] ${worker.id}: receive failed (${(e as Error).message}); retrying in ${backoffMs} ms\n`);
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, RECEIVE_RETRY_MAX_MS);
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${queue.name}`;
+      const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
+      held.push({ event, queueUrl: queue.url, inputs: prefetch ? event.Records.map((r) => prefetchInput(deps, r)) : [] });
+      changed();
+    }
+  })();
+
+  // Starting: one image at a time, the next as soon as the current one is processed.
+  for (;;) {
+    while (!stopping && (held.length === 0 || imaging > 0)) await nextChange();
     if (stopping) break;
-    let messages: Message[] = [];
-    // One queue: long-poll it. Several: take turns without waiting, pause after an empty round.
-    const queue = queues[turn++ % queues.length];
-    if (queues.length > 1 && emptyInARow >= queues.length) {
-      await sleep(EMPTY_ROUND_PAUSE_MS);
-      emptyInARow = 0;
-    }
-    try {
-      const res = await deps.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queue.url,
-          MaxNumberOfMessages: 1,
-          WaitTimeSeconds: queues.length === 1 ? deps.config.workers.pollWaitS : 0,
-          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId', 'MessageDeduplicationId'],
-        }),
-      );
-      messages = res.Messages ?? [];
-      emptyInARow = messages.length ? 0 : emptyInARow + 1;
-      backoffMs = RECEIVE_RETRY_FIRST_MS;
-    } catch (e) {
-      process.stderr.write(`[worker] ${worker.id}: receive failed (${(e as Error).message}); retrying in ${backoffMs} ms\n`);
-      await sleep(backoffMs);
-      backoffMs = Math.min(backoffMs * 2, RECEIVE_RETRY_MAX_MS);
-      continue;
-    }
-    if (messages.length === 0) continue;
-    const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${queue.name}`;
-    const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
-    const ahead = prefetch ? event.Records.map((r) => prefetchInput(deps, r)) : [];
-    if (prefetch) await imageDone;
     await afterNextPoll();
-    if (stopping) {
-      // Taken but not started: handed back at once rather than after the visibility timeout.
-      await releaseMessages(deps, queue.url, event.Records);
-      break;
-    }
-    const processed = Promise.all(event.Records.map((r, i) => new Promise<void>((resolve) => started.set(r.messageId, { input: ahead[i], processed: resolve }))));
-    const settled = handleAndDelete(event, queue.url).finally(() => {
+    if (stopping) break;
+    const { event, queueUrl, inputs } = held.shift()!;
+    imaging++;
+    let imageDone = false;
+    const doneImaging = () => {
+      if (imageDone) return;
+      imageDone = true;
+      imaging--;
+      changed();
+    };
+    let unprocessed = event.Records.length;
+    event.Records.forEach((r, i) =>
+      started.set(r.messageId, {
+        input: inputs[i],
+        processed: () => {
+          if (--unprocessed === 0) doneImaging();
+        },
+      }),
+    );
+    const settled = handleAndDelete(event, queueUrl).finally(() => {
+      doneImaging();
       inFlight.delete(settled);
       for (const r of event.Records) started.delete(r.messageId);
+      changed();
     });
     inFlight.add(settled);
-    // The next task waits for this image, not for its upload and records (without prefetch, so does the next receive).
-    imageDone = Promise.race([processed, settled]);
   }
+  await receiving;
+  // Taken but not started: handed back at once rather than after the visibility timeout.
+  await Promise.all(held.splice(0).map((h) => releaseMessages(deps, h.queueUrl, h.event.Records)));
   await Promise.all(inFlight);
   clearInterval(beat);
   clearInterval(sweeper);

@@ -15,6 +15,8 @@ export interface WorkerHandlerHooks {
   processed?: (record: SQSRecord) => void;
   /** The record's source image, if the runner started reading it ahead. */
   input?: (record: SQSRecord) => PrefetchedInput | undefined;
+  /** The runner beats the heart on its own timer, so an invocation need not. */
+  beatsOnTimer?: boolean;
 }
 
 export function createWorkerHandler(getDeps: () => Clients | Promise<Clients>, getIdentity: () => WorkerIdentity, hooks: WorkerHandlerHooks = {}) {
@@ -29,7 +31,7 @@ export function createWorkerHandler(getDeps: () => Clients | Promise<Clients>, g
       if (!registered) {
         await registerWorker(deps, worker);
         registered = true;
-      } else await heartbeat(deps, worker.id);
+      } else if (!hooks.beatsOnTimer) await heartbeat(deps, worker.id);
     } catch (e) {
       // The runner's start-up call has no records: there, failing to register is a start-up failure.
       if (event.Records.length === 0) throw e;

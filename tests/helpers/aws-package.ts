@@ -2,7 +2,7 @@
  * `serverless package --stage aws` runs offline (no credentials, no AWS calls) and yields the
  * CloudFormation template and the artifact the aws stage would deploy.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,19 +19,23 @@ export interface CfnTemplate {
 export interface PackagedStage {
   dir: string;
   template: CfnTemplate;
+  /** What `serverless package` printed, stdout and stderr. */
+  log: string;
 }
 
 /** Packages the aws stage into a fresh temporary directory with `env` over the current environment. */
 export async function packageAwsStage(env: Record<string, string>): Promise<PackagedStage> {
   await buildDashboard();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sls-package-'));
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', 'aws', '--package', dir], {
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', 'aws', '--package', dir], {
     cwd: ROOT,
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ENDPOINT_URL: '', API_KEYS_SECRET: SECRET_ARN, ...env },
-    stdio: 'pipe',
+    encoding: 'utf8',
     timeout: 240_000,
   });
-  return { dir, template: JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) };
+  const log = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+  if (run.error || run.status !== 0) throw new Error(`serverless package failed (${run.error?.message ?? `exit ${run.status}`}):\n${log}`);
+  return { dir, template: JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')), log };
 }
 
 export const resourcesOfType = (template: CfnTemplate, type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);

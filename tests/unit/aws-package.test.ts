@@ -10,13 +10,14 @@ import { packageAwsStage, resourcesOfType, SECRET_ARN, type CfnTemplate } from '
 
 let template: CfnTemplate;
 let outDir: string;
+let packageLog: string;
 // Distinctive values in the deployer's environment, searched for in everything packaged.
 const FAKE_KEY_ID = 'AKIAFAKEDEPLOYERKEY7';
 const FAKE_SECRET = 'fakeDeployerSecret/wJalrXUtnFEMI/K7MDENG';
 const FAKE_REDIS_HOST = 'redis-fake-host.example';
 
 beforeAll(async () => {
-  ({ dir: outDir, template } = await packageAwsStage({
+  ({ dir: outDir, template, log: packageLog } = await packageAwsStage({
     AWS_ACCESS_KEY_ID: FAKE_KEY_ID,
     AWS_SECRET_ACCESS_KEY: FAKE_SECRET,
     REDIS_URL: `rediss://${FAKE_REDIS_HOST}:6379`,
@@ -68,7 +69,12 @@ test('the class queues of capability dispatch exist beside the task queue, dead-
   expect(Object.keys(queues)).toHaveLength(2 + ROUTES.length);
 });
 
+test('serverless.yml passes the framework\'s own schema: no "Invalid configuration" warning', () => {
+  expect(packageLog).not.toMatch(/Invalid configuration/i);
+});
+
 test('the API stage is throttled, worker mappings bounded, batch functions reserved', () => {
+  expect(template.Resources.HttpApiStage).toMatchObject({ Type: 'AWS::ApiGatewayV2::Stage' });
   expect(template.Resources.HttpApiStage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
   for (const [, m] of ofType('AWS::Lambda::EventSourceMapping').filter(([, r]) => r.Properties.EventSourceArn?.['Fn::GetAtt']?.[0] === 'TaskQueue')) {
     expect(m.Properties.ScalingConfig.MaximumConcurrency).toBe(2);

@@ -78,20 +78,28 @@ export function decodeInto(turbo: Binding, input: Buffer, target: Buffer, channe
 }
 
 /**
- * Where this thread's encodes write: libjpeg-turbo needs room for its worst case (16.6 MB for
- * a grey 4K frame, whatever the result's size), and a fresh buffer that size per image was
- * what set off most of a worker's full garbage collections (V8 collects on external memory
- * growth: one mark-compact every two 4K images). Kept and grown, never shrunk; encodes are
- * synchronous, so one per thread is enough, and only the pages a result touches are resident.
+ * Where this thread's encodes write: libjpeg-turbo needs room for its worst case (15.8 MiB for
+ * a grey 4K frame, 23.7 MiB in colour, whatever the result's size), and a fresh buffer that
+ * size per image was what set off most of a worker's full garbage collections (V8 collects on
+ * external memory growth: one mark-compact every two 4K images). Encodes are synchronous, so
+ * one per thread is enough. Kept up to SCRATCH_KEEP_MAX (a 4K frame in colour): a larger image
+ * gets a buffer of its own for that encode, so one 50-megapixel upload does not leave a
+ * worker holding ~140 MiB for good.
  */
+const SCRATCH_KEEP_MAX = 24 * 2 ** 20;
 let scratch: Buffer | undefined;
+
+function outputBuffer(need: number): Buffer {
+  if (scratch && scratch.length >= need) return scratch;
+  const buf = Buffer.allocUnsafeSlow(need);
+  if (need <= SCRATCH_KEEP_MAX) scratch = buf;
+  return buf;
+}
 
 /** Baseline JPEG, 4:2:0 for colour (sharp's and cv2's default), standard Huffman tables. */
 export function encode(turbo: Binding, img: RawImage, quality: number): Buffer {
   const grey = img.channels === 1;
   const options = { format: grey ? turbo.FORMAT_GRAY : turbo.FORMAT_RGB, width: img.width, height: img.height, subsampling: grey ? turbo.SAMP_GRAY : turbo.SAMP_420, quality };
-  const need = turbo.bufferSize(options);
-  if (!scratch || scratch.length < need) scratch = Buffer.allocUnsafeSlow(need);
   // A copy to its own size: the result outlives this call (the next encode reuses the scratch).
-  return Buffer.from(turbo.compressSync(img.data, scratch, options));
+  return Buffer.from(turbo.compressSync(img.data, outputBuffer(turbo.bufferSize(options)), options));
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../lib/core/config';
 import { ImageRejectedError } from '../../lib/core/errors';
-import { jpegTurbo } from '../../lib/filters/jpeg-turbo';
+import { encode, jpegTurbo } from '../../lib/filters/jpeg-turbo';
 import { loadOpenCv } from '../../lib/filters/opencv';
 import { DEFAULT_LIMITS, processImage, type ProcessLimits } from '../../lib/filters/pipeline';
 import { parseFilterSteps } from '../../lib/filters/request';
@@ -110,6 +110,29 @@ test('optimised Huffman tables (JPEG_OPTIMIZE_CODING) are written by sharp\'s en
 
 // Issue #13's memory rule, on this path: 500 images decoded into and encoded from the heap
 // (1920x1080, a quarter of 4K, to keep it short) leave the WASM heap and RSS flat.
+test('each encoded JPEG is its own copy: later encodes, into the kept scratch or a one-off buffer for a frame too big to keep, leave it intact', async () => {
+  const turbo = jpegTurbo('libjpeg-turbo')!;
+  /** A grey frame of one level, so its JPEG decodes back to that level (± JPEG noise). */
+  const flat = (width: number, height: number, level: number) => ({ data: Buffer.alloc(width * height, level), width, height, channels: 1 as const });
+  const meanOf = async (jpeg: Buffer) => {
+    const { data } = await pixels(jpeg);
+    return data.reduce((a, b) => a + b, 0) / data.length;
+  };
+  const first = encode(turbo, flat(640, 480, 40), 90);
+  const firstBytes = Buffer.from(first);
+  const second = encode(turbo, flat(640, 480, 200), 90); // same size: the same scratch
+  // 5000 x 4000 grey needs 38 MiB of room, over what a thread keeps (24 MiB): a buffer of its own.
+  const big = encode(turbo, flat(5000, 4000, 120), 90);
+  const third = encode(turbo, flat(640, 480, 90), 90); // back to the kept scratch
+  expect(first.equals(firstBytes)).toBe(true);
+  expect(await meanOf(first)).toBeCloseTo(40, 0);
+  expect(await meanOf(second)).toBeCloseTo(200, 0);
+  expect(await meanOf(big)).toBeCloseTo(120, 0);
+  expect(await meanOf(third)).toBeCloseTo(90, 0);
+  // Each result is a buffer of exactly its own bytes, not a view of the scratch.
+  for (const jpeg of [first, second, big, third]) expect(jpeg.buffer.byteLength).toBeLessThan(1024 * 1024);
+});
+
 test('500 edge images through libjpeg-turbo leave the WASM heap and RSS flat', async () => {
   const { cv } = await loadOpenCv();
   const input = await sharp(SAMPLE).resize(1920, 1080).jpeg({ quality: 90 }).toBuffer();

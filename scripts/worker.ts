@@ -130,8 +130,8 @@ let ready = false;
 /**
  * Resolves once the event loop has polled for I/O and signals again. A SIGTERM that came while
  * an image held the JS thread is only handled at that poll, and an image whose last step has
- * no await (libjpeg-turbo encodes synchronously) resolves imageDone inside the callback it
- * ran in, before any poll: the first immediate ends that loop iteration, the second runs
+ * no await (libjpeg-turbo encodes synchronously) reports itself processed inside the callback
+ * it ran in, before any poll: the first immediate ends that loop iteration, the second runs
  * after the next poll.
  */
 async function afterNextPoll(): Promise<void> {

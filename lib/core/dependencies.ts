@@ -22,11 +22,22 @@ export function isClientError(e: unknown): boolean {
 }
 
 /**
+ * A call that ran out of time (ioredis's commandTimeout, the SDK's request timeout, withTimeout)
+ * rather than being refused: under a burst the caller's own event loop can be what was late,
+ * so the answer should not claim the service is down.
+ */
+function isTimeout(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; message?: string } | undefined;
+  return e instanceof TimeoutError || err?.name === 'TimeoutError' || err?.code === 'ETIMEDOUT' || err?.message === 'Command timed out';
+}
+
+/**
  * The answer names the dependency only: the raw error (hosts, ports, SDK internals) is the
  * `cause`, which the request log line carries (lib/core/log.ts errorFields).
  */
 export function toDependencyError(dep: DependencyName, e: unknown): DependencyUnavailableError {
-  return new DependencyUnavailableError(dep, `${dep} is unavailable; retry shortly (details are in the server log)`, e);
+  const what = isTimeout(e) ? 'did not answer in time' : 'is unavailable';
+  return new DependencyUnavailableError(dep, `${dep} ${what}; retry shortly (details are in the server log)`, e);
 }
 
 export async function dependency<T>(dep: DependencyName, call: () => Promise<T>): Promise<T> {

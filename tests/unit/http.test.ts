@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DependencyUnavailableError, NotFoundError, ValidationError } from '../../lib/core/errors';
 import { errorResponse, jsonBody, jsonDepth, MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH, parseEvent } from '../../lib/core/http';
-import { toDependencyError } from '../../lib/core/dependencies';
+import { TimeoutError, toDependencyError } from '../../lib/core/dependencies';
 
 const event = (over: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 =>
   ({
@@ -70,4 +70,15 @@ test('a dependency failure answers with the dependency name, not the raw error t
   expect(res.headers?.['retry-after']).toBe('2');
   expect(body.error.message).toMatch(/^redis is unavailable/);
   expect(res.body).not.toMatch(/ECONNREFUSED|10\.1\.2\.3/);
+});
+
+test('a dependency that timed out is said to be late, not down', () => {
+  const late = [new Error('Command timed out'), Object.assign(new Error('socket hang'), { name: 'TimeoutError' }), new TimeoutError('s3 get timed out after 5 ms')];
+  for (const e of late) {
+    const body = JSON.parse(errorResponse(toDependencyError('redis', e), 'r').body as string);
+    expect(body.error).toMatchObject({ code: 'dependency_unavailable', dependency: 'redis', retry_after_s: 2 });
+    expect(body.error.message).toMatch(/^redis did not answer in time; retry shortly/);
+  }
+  const refused = JSON.parse(errorResponse(toDependencyError('sqs', new Error('connect ECONNREFUSED')), 'r').body as string);
+  expect(refused.error.message).toMatch(/^sqs is unavailable/);
 });

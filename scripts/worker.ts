@@ -120,6 +120,7 @@ async function sweepQuietly(deps: ReturnType<typeof clients>, id: string): Promi
   try {
     const r = await sweepDeadLetters(deps);
     if (r.settled.length) process.stdout.write(`[worker] ${id}: sweeper settled ${r.settled.length} dead-lettered task(s): ${r.settled.join(', ')}\n`);
+    if (r.sentAgain.length) process.stdout.write(`[worker] ${id}: sweeper sent back ${r.sentAgain.length} dead-lettered task(s) whose deliveries had not all started: ${r.sentAgain.join(', ')}\n`);
   } catch {
     // Redis or SQS down: the next interval tries again, which is the point of sweeping.
   }

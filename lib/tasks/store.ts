@@ -55,6 +55,8 @@ export interface TaskRecord {
   explanation: string | null;
   last_error: string | null;
   route: string | null;
+  /** When the dead-letter sweeper sent the task back (at most once): deliveries of it had never become attempts. */
+  sent_again_at: string | null;
 }
 
 /**
@@ -66,6 +68,7 @@ const FIELD_KINDS = {
   started_at: 'text', finished_at: 'text', attempts: 'number', worker_id: 'text', attempt_history: 'json', queue_wait_ms: 'number',
   processing_ms: 'number', filter_ms: 'json', timings: 'json', result_key: 'text', width: 'number', height: 'number', bytes: 'number',
   error: 'text', failure_type: 'text', failure_reason: 'text', explanation: 'text', last_error: 'text', route: 'text',
+  sent_again_at: 'text',
 } as const satisfies Record<keyof TaskRecord, 'text' | 'number' | 'json'>;
 
 export type TaskField = keyof TaskRecord;
@@ -215,6 +218,18 @@ end
 return 1
 `;
 
+// Sends a dead-lettered task back once (lib/tasks/sweeper.ts): only a task still 'processing'
+// by the attempt its dead worker was on, and never twice, goes back to pending with that
+// attempt recorded as worker_lost. KEYS[1] task hash; ARGV[1] attempt, ARGV[2] note, ARGV[3] now.
+const SEND_AGAIN = `
+local h = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'sent_again_at')
+if h[1] ~= 'processing' or tonumber(h[2] or '0') ~= tonumber(ARGV[1]) or (h[3] and h[3] ~= '') then return 0 end
+local history = cjson.decode(redis.call('HGET', KEYS[1], 'attempt_history') or '[]')
+if type(history) == 'table' and #history > 0 then history[#history]['outcome'] = 'worker_lost' end
+redis.call('HSET', KEYS[1], 'status', 'pending', 'sent_again_at', ARGV[3], 'last_error', ARGV[2], 'attempt_history', cjson.encode(history))
+return 1
+`;
+
 // Puts a task back to pending (a redrive, or a result lost with the emulator), undoing its
 // outcome in the counters. KEYS[1] task hash, KEYS[2] outcome counters; ARGV[1] note,
 // ARGV[2] '1' to requeue a completed task too. Returns the previous status.
@@ -243,6 +258,11 @@ return status
 /** Returns the task to pending; a completed one only with `includeCompleted`. */
 export async function requeueTask(deps: Clients, id: string, note: string, includeCompleted = false): Promise<string> {
   return (await dependency('redis', () => deps.redis.eval(REQUEUE, 2, taskKey(deps, id), outcomesKey(deps), note, includeCompleted ? '1' : '0'))) as string;
+}
+
+/** Puts a dead-lettered task back to pending for one more delivery; false if it was not still on `attempt`, or was sent back before. */
+export async function markSentAgain(deps: Clients, id: string, attempt: number, note: string): Promise<boolean> {
+  return (await dependency('redis', () => deps.redis.eval(SEND_AGAIN, 1, taskKey(deps, id), String(attempt), note, new Date().toISOString()))) === 1;
 }
 
 /** Every task id still in the index (newest last). */

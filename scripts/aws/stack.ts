@@ -203,10 +203,15 @@ export function resources(input: StackInput): { Resources: Record<string, Cfn>; 
   );
   // The authorizer reads the keys and nothing else; it never runs in the VPC (it needs no Redis).
   Resources.AuthorizerRole = role(input, [readSecretGrant(input.apiKeysSecret || 'arn:aws:ssm:us-east-1:000000000000:parameter/image-pipeline-no-keys')], false);
-  // The dead-letter sweeper only looks at the DLQ (receive, then make visible again).
+  // The dead-letter sweeper looks at the DLQ (receive, then make visible again); a task it sends
+  // back once (lib/tasks/sweeper.ts sendsAgain) goes to its task queue and leaves the DLQ.
   Resources.SweeperRole = role(
     input,
-    [allow(['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'], arn(DEAD_LETTER_QUEUE)), ...redisUrlGrant(input)],
+    [
+      allow(['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'], arn(DEAD_LETTER_QUEUE)),
+      allow(['sqs:SendMessage', 'sqs:GetQueueUrl'], taskQueues.map(arn)),
+      ...redisUrlGrant(input),
+    ],
     inVpc,
   );
   // Each worker: its own queues only, read source/, write processed/.

@@ -123,6 +123,10 @@ test('IAM: one role per function group, each with only what its functions use', 
   expect(grants('ApiRole', 'sqs:SendMessage')).toHaveLength(2 + ROUTES.length);
   expect(grants('ApiRole', 'sqs:ReceiveMessage')).toEqual([JSON.stringify({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] })]);
   expect(grants('SweeperRole', 'sqs:ReceiveMessage')).toEqual([JSON.stringify({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] })]);
+  // The sweeper deletes only dead letters it sent back, and sends them to the task queues only.
+  expect(grants('SweeperRole', 'sqs:DeleteMessage')).toEqual([JSON.stringify({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] })]);
+  expect(grants('SweeperRole', 'sqs:SendMessage')).toHaveLength(1 + ROUTES.length);
+  expect(grants('SweeperRole', 'sqs:SendMessage')).not.toContain(JSON.stringify({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }));
   expect(grants('SweeperRole', 's3:GetObject')).toEqual([]);
   // No VPC unless asked for (tests/unit/aws-capability-stage.test.ts packages with one).
   for (const [, f] of fns) expect(f.Properties.VpcConfig).toBeUndefined();

@@ -1,26 +1,18 @@
 // Which dead-lettered tasks the sweeper sends back, and that it does so at most once per task:
 // a lost worker's task with fewer attempts than MAX_RECEIVE_COUNT (some deliveries never
 // started), never poison that claimed every delivery. The marking runs against real Redis.
-import { randomUUID } from 'node:crypto';
-import { closeClients, createClients, type Clients } from '../../lib/core/clients';
-import { loadConfig } from '../../lib/core/config';
-import { claimTask, createTasks, getTask, markSentAgain, type TaskRecord } from '../../lib/tasks/store';
+import type { Clients } from '../../lib/core/clients';
+import { claimTask, getTask, markSentAgain, type TaskRecord } from '../../lib/tasks/store';
 import { deadLetterEnding, sendsAgain } from '../../lib/tasks/sweeper';
-import { runId } from '../helpers/stack';
+import { newTask, withRedisPrefix } from '../helpers/redis-prefix';
 
 let deps: Clients;
-
-beforeAll(() => {
-  deps = createClients(loadConfig({ REDIS_PREFIX: runId() }));
-});
-afterAll(async () => {
-  await deps.redis.del(...(await deps.redis.keys(`${deps.config.redis.prefix}:*`)), 'none');
-  await closeClients(deps);
+withRedisPrefix((d) => {
+  deps = d;
 });
 
 async function claimedTask(claims: number): Promise<string> {
-  const id = randomUUID();
-  await createTasks(deps, [{ task_id: id, batch_id: randomUUID(), image: 'sample_4k.jpg', steps: [{ name: 'edges', params: {} }] as never, queued_at: Date.now() }]);
+  const id = await newTask(deps);
   for (let i = 0; i < claims; i++) await claimTask(deps, id, `worker-${i + 1}`);
   return id;
 }

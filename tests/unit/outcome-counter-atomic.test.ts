@@ -2,25 +2,18 @@
 // task's outcome (finishAttempt with outcomeCounter). Two separate writes let a worker killed
 // between them leave a completed task uncounted (seen in crash-soak); one script counts each
 // recorded outcome exactly once, and never one that was not recorded.
-import { randomUUID } from 'node:crypto';
-import { closeClients, createClients, type Clients } from '../../lib/core/clients';
-import { loadConfig } from '../../lib/core/config';
-import { claimTask, createTasks, finishAttempt, getTask } from '../../lib/tasks/store';
+import type { Clients } from '../../lib/core/clients';
+import { claimTask, finishAttempt, getTask } from '../../lib/tasks/store';
 import { outcomeCounter } from '../../lib/worker/registry';
-import { runId } from '../helpers/stack';
+import { newTask, withRedisPrefix } from '../helpers/redis-prefix';
 
 let deps: Clients;
-beforeAll(() => {
-  deps = createClients(loadConfig({ REDIS_PREFIX: runId() }));
-});
-afterAll(async () => {
-  await deps.redis.del(...(await deps.redis.keys(`${deps.config.redis.prefix}:*`)), 'none');
-  await closeClients(deps);
+withRedisPrefix((d) => {
+  deps = d;
 });
 
 async function claimedTask(): Promise<{ taskId: string; attempt: number }> {
-  const taskId = randomUUID();
-  await createTasks(deps, [{ task_id: taskId, batch_id: randomUUID(), image: 'sample_4k.jpg', steps: [{ name: 'edges', params: {} }] as never, queued_at: Date.now() }]);
+  const taskId = await newTask(deps);
   const { attempt } = await claimTask(deps, taskId, 'worker-x');
   return { taskId, attempt };
 }

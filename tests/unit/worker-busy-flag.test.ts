@@ -1,32 +1,21 @@
 // A worker is marked busy by the claim itself (one Redis round trip), and stores one task's
 // result while it processes the next, so the end of the older task must not mark the worker
 // idle: the busy flag is cleared only by the task it names. Against real Redis.
-import { randomUUID } from 'node:crypto';
-import { closeClients, createClients, type Clients } from '../../lib/core/clients';
-import { loadConfig } from '../../lib/core/config';
-import { claimTask, createTasks } from '../../lib/tasks/store';
+import type { Clients } from '../../lib/core/clients';
+import { claimTask } from '../../lib/tasks/store';
 import { busyFlag, clearBusy, listWorkers, registerWorker, resolveIdentity } from '../../lib/worker/registry';
-import { runId } from '../helpers/stack';
+import { newTask as newTaskIn, withRedisPrefix } from '../helpers/redis-prefix';
 
 let deps: Clients;
 const worker = resolveIdentity('worker-3', undefined);
-
-beforeAll(async () => {
-  deps = createClients(loadConfig({ REDIS_PREFIX: runId() }));
+withRedisPrefix(async (d) => {
+  deps = d;
   await registerWorker(deps, worker);
-});
-afterAll(async () => {
-  await deps.redis.del(...(await deps.redis.keys(`${deps.config.redis.prefix}:*`)), 'none');
-  await closeClients(deps);
 });
 
 const view = async () => (await listWorkers(deps)).find((w) => w.id === worker.id)!;
 
-async function newTask(): Promise<string> {
-  const taskId = randomUUID();
-  await createTasks(deps, [{ task_id: taskId, batch_id: randomUUID(), image: 'sample_4k.jpg', steps: [{ name: 'edges', params: {} }] as never, queued_at: Date.now() }]);
-  return taskId;
-}
+const newTask = () => newTaskIn(deps);
 
 test('the older task finishing leaves the worker busy with the newer one; the newer one finishing makes it idle', async () => {
   const [a, b] = [await newTask(), await newTask()];

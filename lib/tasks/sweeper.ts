@@ -82,7 +82,7 @@ async function settleDeadLetter(deps: Clients, dlq: string, m: Message, workers:
     }
     return { pending: false };
   }
-  const fields = taskUpdate(ending, { attempts: task.attempts, maxReceiveCount: deps.config.aws.maxReceiveCount, workerId: task.worker_id });
+  const fields = taskUpdate(ending, { attempts: task.attempts, maxReceiveCount: max, workerId: task.worker_id });
   return { settled: (await finishAttempt(deps, task.task_id, task.attempts, ending.outcome, fields)) ? task.task_id : undefined, pending: false };
 }
 

@@ -40,6 +40,11 @@ export async function receiveDeadLetters(deps: Clients, max: number, visibilityS
   return out;
 }
 
+/** Removes a dead letter whose task has been dealt with (sent back, or dropped). */
+export async function deleteDeadLetter(deps: Clients, dlqUrl: string, m: Message): Promise<void> {
+  await dependency('sqs', () => deps.sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: m.ReceiptHandle! })));
+}
+
 export async function listDeadLetters(deps: Clients, query: Record<string, string>) {
   const max = optionalNumberInRange(query.max, 'max', 10, 1, 100, { integer: true });
   const messages = await receiveDeadLetters(deps, max, 1);
@@ -86,7 +91,7 @@ export async function redriveDeadLetters(deps: Clients, body: Record<string, unk
       await sendTaskAgain(deps, msg, 'redrive');
       redriven.push(msg.task_id);
     } else skipped.push({ message_id: m.MessageId!, reason: previous === 'completed' ? 'task already completed: dropped' : 'task record expired: dropped' });
-    await dependency('sqs', () => deps.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle! })));
+    await deleteDeadLetter(deps, dlq, m);
   }
   return { redriven: redriven.length, task_ids: redriven, skipped };
 }

@@ -10,11 +10,11 @@
  * function does (serverless.yml `sweeper`). A Redis lock lets one sweep run at a time, and
  * the DLQ is only read when its depth changed since the last complete sweep.
  */
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { listWorkers, type WorkerView } from '../worker/registry';
-import { receiveDeadLetters } from './dead-letters';
+import { deleteDeadLetter, receiveDeadLetters } from './dead-letters';
 import { taskIdOf } from './message';
 import { taskUpdate, type Ending } from './outcomes';
 import { deadLetterQueueUrl, queueDepth } from './queues';
@@ -77,7 +77,7 @@ async function settleDeadLetter(deps: Clients, dlq: string, m: Message, workers:
     // letter still there, which the next sweep settles as failed rather than losing it.
     if (await markSentAgain(deps, task.task_id, task.attempts, note)) {
       await sendTaskAgain(deps, messageOf(task), 'sent-again');
-      await dependency('sqs', () => deps.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle! })));
+      await deleteDeadLetter(deps, dlq, m);
       return { sentAgain: task.task_id, pending: false };
     }
     return { pending: false };

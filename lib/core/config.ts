@@ -200,6 +200,11 @@ export function loadConfig(env: Env = process.env) {
        * taken once the current image is done, so none waits in a busy worker.
        */
       prefetch: bool(env, 'WORKER_PREFETCH', true),
+      /**
+       * MiB of recently read source images a worker keeps (lib/images/source-cache.ts); a task
+       * on a kept image asks S3 only whether it changed. 0 turns it off.
+       */
+      sourceCacheMb: int(env, 'WORKER_SOURCE_CACHE_MB', 64, 0, 4096),
       /** Long-poll wait of the local worker runner (SQS allows 0..20). */
       pollWaitS: int(env, 'POLL_WAIT_S', 2, 0, 20),
       /** Local `npm start` only: which workers to run ("none" for none). */

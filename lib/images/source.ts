@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import type { Clients } from '../core/clients';
 import { dependency, httpStatus } from '../core/dependencies';
 import { ImageRejectedError, NotFoundError, ValidationError } from '../core/errors';
+import type { SourceCache } from './source-cache';
 
 export const SOURCE_PREFIX = 'source/';
 export const DEFAULT_IMAGE = 'sample_4k.jpg';
@@ -95,23 +96,46 @@ function notFound(name: string): NotFoundError {
   });
 }
 
+/** readImage's conditional GET came back 304: the cached bytes are current. */
+const NOT_MODIFIED: unique symbol = Symbol('not modified');
+
 /**
  * The image's bytes. With `maxBytes`, an object larger than that is refused from the
- * response headers, before its body is downloaded.
+ * response headers, before its body is downloaded. With `cache`, an image read before is
+ * revalidated by its ETag (S3 answers 304 without the body while it is unchanged) and the
+ * bytes read are kept for the next call.
  */
-export async function readImage(deps: Clients, name: string, opts: { maxBytes?: number } = {}): Promise<{ bytes: Buffer; contentType: string; etag?: string }> {
+export async function readImage(
+  deps: Clients,
+  name: string,
+  opts: { maxBytes?: number; cache?: SourceCache } = {},
+): Promise<{ bytes: Buffer; contentType: string; etag?: string }> {
+  const cached = opts.cache?.get(name);
   try {
-    const res = await dependency('s3', () => deps.s3.send(new GetObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name })));
+    const res = await dependency('s3', () =>
+      deps.s3.send(new GetObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name, IfNoneMatch: cached?.etag })).catch((e): typeof NOT_MODIFIED => {
+        // The SDK reports 304 as an error; here it is the answer asked for.
+        if (cached && httpStatus(e) === 304) return NOT_MODIFIED;
+        throw e;
+      }),
+    );
+    if (res === NOT_MODIFIED) return { bytes: cached!.bytes, contentType: cached!.contentType, etag: cached!.etag };
     if (opts.maxBytes !== undefined && (res.ContentLength ?? 0) > opts.maxBytes) {
       (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      opts.cache?.delete(name);
       throw new ImageRejectedError(`image ${name} is ${res.ContentLength} bytes; the limit is ${opts.maxBytes}`, { field: 'image' });
     }
     const body = await res.Body!.transformToByteArray();
     // A Buffer over the SDK's own array, not a copy of it (1.2 MB for the 4K sample, per task).
     const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    return { bytes, contentType: res.ContentType || contentTypeFor(name), etag: res.ETag };
+    const contentType = res.ContentType || contentTypeFor(name);
+    if (opts.cache && res.ETag) opts.cache.set(name, { etag: res.ETag, bytes, contentType });
+    return { bytes, contentType, etag: res.ETag };
   } catch (e) {
-    if (isMissing(e)) throw notFound(name);
+    if (isMissing(e)) {
+      opts.cache?.delete(name);
+      throw notFound(name);
+    }
     throw e;
   }
 }

@@ -23,6 +23,7 @@ import { round } from '../core/numbers';
 import { processImage, processLimits } from '../filters/pipeline';
 import { taskResultKey } from '../images/keys';
 import { readImage, validateImageName } from '../images/source';
+import { SourceCache } from '../images/source-cache';
 import { recordFilterTimes } from '../observability/metrics-store';
 import { readTaskMessage, taskIdOf, validateTaskMessage } from '../tasks/message';
 import { onDelivery, OUTCOMES, taskUpdate, type Ending } from '../tasks/outcomes';
@@ -108,9 +109,20 @@ async function settle(deps: Clients, worker: WorkerIdentity, record: SQSRecord, 
   return 'retry';
 }
 
+/** One source-image cache per set of clients: per process in a worker, per test in the tests. */
+const sourceCaches = new WeakMap<Clients, SourceCache | undefined>();
+
+function sourceCacheOf(deps: Clients): SourceCache | undefined {
+  if (!sourceCaches.has(deps)) {
+    const mb = deps.config.workers.sourceCacheMb;
+    sourceCaches.set(deps, mb > 0 ? new SourceCache(mb * 1024 * 1024) : undefined);
+  }
+  return sourceCaches.get(deps);
+}
+
 /** A task's source image, under the byte cap, whether read ahead or when the task runs. */
 function readInput(deps: Clients, image: string): Promise<{ bytes: Buffer }> {
-  return readImage(deps, image, { maxBytes: deps.config.processing.maxInputBytes });
+  return readImage(deps, image, { maxBytes: deps.config.processing.maxInputBytes, cache: sourceCacheOf(deps) });
 }
 
 /**

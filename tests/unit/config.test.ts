@@ -27,6 +27,7 @@ test.each([
   [{ AWS_ENDPOINT_URL: 'not a url' }, /AWS_ENDPOINT_URL must be a URL/],
   [{ REDIS_AUTOSTART: 'maybe' }, /REDIS_AUTOSTART must be true\/false/],
   [{ WORKER_PREFETCH: 'sometimes' }, /WORKER_PREFETCH must be true\/false/],
+  [{ WORKER_SOURCE_CACHE_MB: '-1' }, /WORKER_SOURCE_CACHE_MB must be an integer from 0 to 4096, got "-1"/],
   [{ MAX_SLOW_DELAY_S: '29' }, /MAX_SLOW_DELAY_S must be an integer from 0 to 28/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be debug, info, warn, error or silent/],
 ])('%j is refused with a message naming the variable', (env, message) => {

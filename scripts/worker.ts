@@ -2,7 +2,7 @@
  * `npm run worker -- worker-3`: one worker in the foreground against the running stack —
  * the local analogue of an SQS event-source mapping. It long-polls the task queue, hands
  * each message to the same handler the Lambda runs (handlers/worker.ts), deletes what the
- * handler reports done and leaves the rest to reappear after the backoff the handler set
+ * handler reports done (in batches, DELETE_BATCH_MS at most after it settled) and leaves the rest to reappear after the backoff the handler set
  * (lib/worker/consume.ts), or the visibility timeout if the worker died. It also runs the
  * dead-letter sweeper every SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
  * It processes one image at a time, but overlaps the I/O around it: the next message is
@@ -11,7 +11,7 @@
  * the heart on its own timer, so its invocations of the handler do not each beat again.
  * SIGTERM/SIGINT: finish the tasks in hand, deregister, exit. SIGKILL: a crash.
  */
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
 const id = process.argv[2] ?? process.env.WORKER_ID;
@@ -28,6 +28,7 @@ import { FILTERS } from '../lib/filters/registry';
 import { taskQueueUrl } from '../lib/tasks/queues';
 import { sweepDeadLetters } from '../lib/tasks/sweeper';
 import { createWorkerHandler } from '../lib/worker/handler';
+import { BatchedDeletes } from '../lib/worker/batched-deletes';
 import { prefetchInput, type PrefetchedInput } from '../lib/worker/consume';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 import { processAlive, readLiveStackState, stackStatePath } from './local/stack-state';
@@ -53,6 +54,12 @@ const READ_AHEAD = 1;
  * work it cannot finish, rather than piling results up in memory.
  */
 const SETTLING_MAX = 2;
+/**
+ * Longest a settled message waits to be deleted with others in one DeleteMessageBatch
+ * (lib/worker/batched-deletes.ts): a busy worker then makes one delete call per two or three
+ * tasks; short enough that a queue's in-flight count settles as soon as anyone looks.
+ */
+const DELETE_BATCH_MS = 250;
 /** How often a worker that joined a stack checks that its npm start is still running. */
 const STACK_CHECK_MS = 1000;
 
@@ -215,16 +222,14 @@ async function main() {
   ready = true;
   process.stdout.write(`[worker] ${worker.id} ready (pid ${process.pid}; capabilities: ${worker.all ? 'all' : worker.capabilities.join(', ')}; queues: ${queues.map((q) => q.name).join(', ')})\n`);
 
-  /** Handles the received messages and deletes those done; resolves once all are settled. */
+  const deletes = new BatchedDeletes(deps.sqs, DELETE_BATCH_MS, (messageId, reason) =>
+    process.stderr.write(`[worker] ${worker.id}: delete failed for ${messageId} (it will reappear and be acknowledged then): ${reason}\n`),
+  );
+  /** Handles the received messages and hands those done to be deleted; resolves once all are settled. */
   const handleAndDelete = async (event: SQSEvent, queueUrl: string): Promise<void> => {
     const result = await handler(event).catch(() => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
     const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
-    for (const r of event.Records) {
-      if (failed.has(r.messageId)) continue;
-      await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle })).catch((e) => {
-        process.stderr.write(`[worker] ${worker.id}: delete failed for ${r.messageId}: ${(e as Error).message}\n`);
-      });
-    }
+    for (const r of event.Records) if (!failed.has(r.messageId)) deletes.add(queueUrl, r.messageId, r.receiptHandle);
   };
   const { prefetch } = deps.config.workers;
   /** Received and not yet started; with prefetch their images are already being read. */
@@ -316,6 +321,7 @@ async function main() {
   // Taken but not started: handed back at once rather than after the visibility timeout.
   await Promise.all(held.splice(0).map((h) => releaseMessages(deps, h.queueUrl, h.event.Records)));
   await Promise.all(inFlight);
+  await deletes.flush();
   clearInterval(beat);
   clearInterval(sweeper);
   await deregisterWorker(deps, worker.id).catch(() => undefined);

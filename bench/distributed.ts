@@ -3,10 +3,11 @@
  * N 4K tasks of [sharpen, edges] through the whole pipeline (HTTP submit → SQS FIFO →
  * worker processes → S3 + Redis) with 1, 2 and 3 workers, against the same work done by 1
  * and 2 plain processes with no pipeline at all ("bare": what the cores can do); and one
- * worker with WORKER_PREFETCH=false, to show what reading the next task ahead is worth.
+ * worker with WORKER_PREFETCH=false, to show what reading the next task ahead is worth, and
+ * one with WORKER_SOURCE_CACHE_MB=0, to show what a distinct image per task would cost.
  *
  * This machine is shared and noisy (the same run can be 20% slower a minute later), so the
- * six configurations run round-robin, several rounds (every other one backwards), and each
+ * seven configurations run round-robin, several rounds (every other one backwards), and each
  * speed-up is the median of the per-round ratios: noise within a round hits both sides of a
  * ratio alike.
  * Starts its own isolated stack (embedded emulator, Redis prefix of its own).
@@ -44,12 +45,16 @@ interface Run {
 
 type Config = { name: string; kind: 'bare' | 'pipeline'; processes: number; env?: Record<string, string> };
 const NO_PREFETCH = 'pipeline, 1 worker, WORKER_PREFETCH=false';
+const NO_CACHE = 'pipeline, 1 worker, WORKER_SOURCE_CACHE_MB=0';
 const CONFIGS: Config[] = [
   { name: 'bare, 1 process', kind: 'bare', processes: 1 },
   { name: 'bare, 2 processes', kind: 'bare', processes: 2 },
   { name: 'pipeline, 1 worker', kind: 'pipeline', processes: 1 },
   // The same worker without reading the next task ahead: what prefetch is worth.
   { name: NO_PREFETCH, kind: 'pipeline', processes: 1, env: { WORKER_PREFETCH: 'false' } },
+  // Every task here is on the same image, which the worker keeps: without that, each task
+  // downloads it, as with a distinct image per task.
+  { name: NO_CACHE, kind: 'pipeline', processes: 1, env: { WORKER_SOURCE_CACHE_MB: '0' } },
   { name: 'pipeline, 2 workers', kind: 'pipeline', processes: 2 },
   { name: 'pipeline, 3 workers', kind: 'pipeline', processes: 3 },
 ];
@@ -222,6 +227,7 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
 
   const overhead = ratio('pipeline, 1 worker', 'bare, 1 process');
   const overheadNoPrefetch = ratio(NO_PREFETCH, 'bare, 1 process');
+  const overheadNoCache = ratio(NO_CACHE, 'bare, 1 process');
   const two = ratio('pipeline, 1 worker', 'pipeline, 2 workers');
   const bare = ratio('bare, 1 process', 'bare, 2 processes');
   const oneWorker = runs.get('pipeline, 1 worker')!;
@@ -256,6 +262,9 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
       `and the emulator, API, Redis and this bench another ${r1(others)} ms per task, on the same ${os.cpus().length} cores as the image work.`,
   );
   console.log(`  Without the read-ahead (WORKER_PREFETCH=false), same rounds: ${r1((overheadNoPrefetch.median - 1) * 100)}% (per round: ${overheadNoPrefetch.each}).`);
+  console.log(
+    `  Without the source cache (WORKER_SOURCE_CACHE_MB=0: every task downloads its image, as with a distinct image per task), same rounds: ${r1((overheadNoCache.median - 1) * 100)}% (per round: ${overheadNoCache.each}).`,
+  );
   console.log(`2 workers vs 1: ${r2(two.median)}x (target ≥ 1.8x); 2 bare processes vs 1 on the same machine in the same rounds: ${r2(bare.median)}x.`);
   console.log(`The pipeline keeps ${r1((two.median / bare.median) * 100)}% of the scaling the cores themselves give.`);
 }

@@ -2,9 +2,10 @@
  * `npm run worker -- worker-3`: one worker in the foreground against the running stack —
  * the local analogue of an SQS event-source mapping. It long-polls the task queue, hands
  * each message to the same handler the Lambda runs (handlers/worker.ts), deletes what the
- * handler reports done (in batches, DELETE_BATCH_MS at most after it settled) and leaves the rest to reappear after the backoff the handler set
- * (lib/worker/consume.ts), or the visibility timeout if the worker died. It also runs the
- * dead-letter sweeper every SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
+ * handler reports done (in batches, at most DELETE_BATCH_MS after it settled) and leaves the
+ * rest to reappear after the backoff the handler set (lib/worker/consume.ts), or the
+ * visibility timeout if the worker died. It also runs the dead-letter sweeper every
+ * SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
  * It processes one image at a time, but overlaps the I/O around it: the next message is
  * taken, and its image read, while the current task runs (WORKER_PREFETCH), and the next
  * task starts while the previous result is still being stored (SETTLING_MAX). It beats

@@ -54,7 +54,7 @@ export class BatchedDeletes {
           for (const f of res.Failed ?? []) this.onFailure(byEntry.get(f.Id ?? '') ?? '?', `${f.Code ?? 'error'}: ${f.Message ?? ''}`);
         },
         (e) => {
-          for (const e2 of entries) this.onFailure(e2.id, (e as Error).message);
+          for (const entry of entries) this.onFailure(entry.id, (e as Error).message);
         },
       )
       .finally(() => this.flushing.delete(sent));

@@ -2,7 +2,7 @@
  * `npm run worker -- worker-3`: one worker in the foreground against the running stack —
  * the local analogue of an SQS event-source mapping. It long-polls the task queue, hands
  * each message to the same handler the Lambda runs (handlers/worker.ts), deletes what the
- * handler reports done (in batches, at most DELETE_BATCH_MS after it settled) and leaves the
+ * handler reports done (in batches while busy, at most DELETE_BATCH_MS late) and leaves the
  * rest to reappear after the backoff the handler set (lib/worker/consume.ts), or the
  * visibility timeout if the worker died. It also runs the dead-letter sweeper every
  * SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
@@ -57,8 +57,8 @@ const READ_AHEAD = 1;
 const SETTLING_MAX = 2;
 /**
  * Longest a settled message waits to be deleted with others in one DeleteMessageBatch
- * (lib/worker/batched-deletes.ts): a busy worker then makes one delete call per two or three
- * tasks; short enough that a queue's in-flight count settles as soon as anyone looks.
+ * (lib/worker/batched-deletes.ts) while the worker has more in hand: a busy worker then makes
+ * one delete call per two or three tasks. A worker left with nothing in hand deletes at once.
  */
 const DELETE_BATCH_MS = 250;
 /** How often a worker that joined a stack checks that its npm start is still running. */
@@ -314,6 +314,9 @@ async function main() {
       doneImaging();
       inFlight.delete(settled);
       for (const r of event.Records) started.delete(r.messageId);
+      // Batching pays only while tasks follow one another: with nothing else in hand, the
+      // queue shows the work as done now rather than up to DELETE_BATCH_MS later.
+      if (held.length === 0 && imaging === 0 && inFlight.size === 0) void deletes.flush();
       changed();
     });
     inFlight.add(settled);

@@ -78,7 +78,9 @@ export function createClients(cfg: Config = config()): Clients {
 /**
  * SigV4 signs a Buffer body by hashing all of it (SHA-256, ~0.6 ms of a worker's CPU per
  * 1 MB result) unless told the payload is unsigned. An emulator checks no signature, so
- * toward one the payload goes unsigned; real AWS keeps signed payloads.
+ * toward one a request with a body goes unsigned; real AWS keeps signed payloads. Requests
+ * without a body (and presigned URLs, which carry no body and would otherwise get the header
+ * copied into their query string) are left as the SDK makes them.
  */
 function s3Client(cfg: Config, aws: ReturnType<typeof awsClientOptions>): S3Client {
   const local = cfg.aws.endpoint !== undefined;
@@ -86,8 +88,8 @@ function s3Client(cfg: Config, aws: ReturnType<typeof awsClientOptions>): S3Clie
   if (local) {
     s3.middlewareStack.add(
       (next) => (args) => {
-        const { headers } = args.request as { headers?: Record<string, string> };
-        if (headers) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        const { headers, body } = args.request as { headers?: Record<string, string>; body?: unknown };
+        if (headers && body !== undefined) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
         return next(args);
       },
       { step: 'build', name: 'emulatorUnsignedPayload' },

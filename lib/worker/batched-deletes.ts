@@ -46,12 +46,11 @@ export class BatchedDeletes {
     const entries = this.pending.get(queueUrl)!.splice(0, MAX_BATCH);
     if (this.pending.get(queueUrl)!.length === 0) this.pending.delete(queueUrl);
     // Batch entry ids must be unique within the call and short: the position serves.
-    const byEntry = new Map(entries.map((e, i) => [String(i), e.id]));
     const sent = this.sqs
       .send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map((e, i) => ({ Id: String(i), ReceiptHandle: e.receiptHandle })) }))
       .then(
         (res) => {
-          for (const f of res.Failed ?? []) this.onFailure(byEntry.get(f.Id ?? '') ?? '?', `${f.Code ?? 'error'}: ${f.Message ?? ''}`);
+          for (const f of res.Failed ?? []) this.onFailure(entries[Number(f.Id)]?.id ?? '?', `${f.Code ?? 'error'}: ${f.Message ?? ''}`);
         },
         (e) => {
           for (const entry of entries) this.onFailure(entry.id, (e as Error).message);

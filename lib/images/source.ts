@@ -103,14 +103,18 @@ const NOT_MODIFIED: unique symbol = Symbol('not modified');
  * The image's bytes. With `maxBytes`, an object larger than that is refused from the
  * response headers, before its body is downloaded. With `cache`, an image read before is
  * revalidated by its ETag (S3 answers 304 without the body while it is unchanged) and the
- * bytes read are kept for the next call.
+ * bytes read are kept for the next call. With `etag` too (the ETag a task was submitted
+ * with), a kept copy with that very ETag is used without asking S3 at all: it is the image
+ * as it was when the task was accepted, even if it has been replaced since. A task whose
+ * version is not kept reads the image as it is now.
  */
 export async function readImage(
   deps: Clients,
   name: string,
-  opts: { maxBytes?: number; cache?: SourceCache } = {},
+  opts: { maxBytes?: number; cache?: SourceCache; etag?: string } = {},
 ): Promise<{ bytes: Buffer; contentType: string; etag?: string }> {
   const cached = opts.cache?.get(name);
+  if (cached && opts.etag !== undefined && cached.etag === opts.etag) return { bytes: cached.bytes, contentType: cached.contentType, etag: cached.etag };
   try {
     const res = await dependency('s3', () =>
       deps.s3.send(new GetObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name, IfNoneMatch: cached?.etag })).catch((e): typeof NOT_MODIFIED => {

@@ -48,6 +48,16 @@ export function readTaskMessage(body: string): TaskMessage {
   return m;
 }
 
+/** An S3 ETag: a quoted hex digest, with "-N" for a multipart upload; some stores leave out the quotes or use other tokens. */
+const ETAG = /^"?[A-Za-z0-9._~+/=-]{1,200}"?$/;
+
+function validateEtag(raw: unknown): void {
+  if (raw === undefined) return;
+  if (typeof raw !== 'string' || !ETAG.test(raw)) {
+    throw new ValidationError(`image_etag must be absent or an S3 ETag (1-200 letters, digits or ._~+/=-, optionally in double quotes); got ${JSON.stringify(String(raw).slice(0, 80))}`, { field: 'image_etag' });
+  }
+}
+
 /**
  * The message's image name, filters and parameters through the API's own validation
  * (ValidationError naming the field and the allowed range). Returns the message with the
@@ -55,6 +65,7 @@ export function readTaskMessage(body: string): TaskMessage {
  */
 export function validateTaskMessage(msg: TaskMessage): TaskMessage {
   validateImageName(msg.image, 'image');
+  validateEtag(msg.image_etag);
   // A request gives one filter_params entry per filter, so a repeated filter repeats its parameters.
   const params: Record<string, unknown> = Object.create(null);
   msg.steps.forEach((s, i) => {

@@ -18,6 +18,13 @@ export interface TaskMessage {
   queued_at: number;
   /** Capability dispatch: the worker class whose queue carries the task. */
   route?: string;
+  /**
+   * The image's S3 ETag when the API accepted the task (from the HEAD that checked it
+   * exists). A worker that kept that very version uses it without asking S3 again
+   * (lib/images/source.ts). Absent on messages rebuilt from a task record (a requeue or a
+   * send-back): those read the image as it is then.
+   */
+  image_etag?: string;
 }
 
 export interface AttemptRecord {

@@ -43,13 +43,19 @@ export function parseDistributedRequest(body: Record<string, unknown>) {
 export type DistributedRequest = ReturnType<typeof parseDistributedRequest>;
 
 export async function submitDistributed(deps: Clients, { steps, images }: DistributedRequest) {
-  // Unknown images are refused now, not discovered by a worker later.
-  await Promise.all([...new Set(images)].map((name) => headImage(deps, name)));
+  // Unknown images are refused now, not discovered by a worker later; the ETag each has now
+  // goes with its tasks.
+  const names = [...new Set(images)];
+  const heads = await Promise.all(names.map((name) => headImage(deps, name)));
+  const etags = new Map(names.map((name, i) => [name, heads[i].ETag]));
   const route = deps.config.dispatch.mode === 'capability' ? routeFor(steps.map((st) => st.name)) : undefined;
   const queueUrl = route ? await routeQueueUrl(deps, route) : await taskQueueUrl(deps);
   const batchId = randomUUID();
   const now = Date.now();
-  const messages: TaskMessage[] = images.map((image) => ({ task_id: randomUUID(), batch_id: batchId, image, steps, queued_at: now, ...(route ? { route: route.name } : {}) }));
+  const messages: TaskMessage[] = images.map((image) => {
+    const etag = etags.get(image);
+    return { task_id: randomUUID(), batch_id: batchId, image, steps, queued_at: now, ...(route ? { route: route.name } : {}), ...(etag ? { image_etag: etag } : {}) };
+  });
   await createTasks(deps, messages);
   try {
     const res = await dependency('sqs', () =>

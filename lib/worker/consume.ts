@@ -120,9 +120,9 @@ function sourceCacheOf(deps: Clients): SourceCache | undefined {
   return sourceCaches.get(deps);
 }
 
-/** A task's source image, under the byte cap, whether read ahead or when the task runs. */
-function readInput(deps: Clients, image: string): Promise<{ bytes: Buffer }> {
-  return readImage(deps, image, { maxBytes: deps.config.processing.maxInputBytes, cache: sourceCacheOf(deps) });
+/** A task's source image, under the byte cap, whether read ahead or when the task runs; `etag` is the version the task was submitted with. */
+function readInput(deps: Clients, image: string, etag: string | undefined): Promise<{ bytes: Buffer }> {
+  return readImage(deps, image, { maxBytes: deps.config.processing.maxInputBytes, cache: sourceCacheOf(deps), etag });
 }
 
 /**
@@ -140,7 +140,7 @@ export function prefetchInput(deps: Clients, record: SQSRecord): PrefetchedInput
   } catch {
     return undefined;
   }
-  const read = readInput(deps, msg.image);
+  const read = readInput(deps, msg.image, typeof msg.image_etag === 'string' ? msg.image_etag : undefined);
   // Its rejection is handled where the task awaits it; until then it must not count as unhandled.
   read.catch(() => undefined);
   return { taskId: msg.task_id, image: msg.image, read };
@@ -169,7 +169,7 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
     let t = performance.now();
     const ahead = hooks.input?.taskId === msg.task_id && hooks.input.image === msg.image ? hooks.input.read : undefined;
     // With a prefetched input, fetch_ms is what the task still waited for it (often 0).
-    const { bytes } = await (ahead ?? readInput(deps, msg.image));
+    const { bytes } = await (ahead ?? readInput(deps, msg.image, msg.image_etag));
     const fetchMs = performance.now() - t;
     t = performance.now();
     const out = await processImage(bytes, msg.steps, processLimits(p));

@@ -20,6 +20,12 @@ test('a valid message passes unchanged, a repeated filter with the same paramete
   expect(validateTaskMessage(m)).toEqual(m);
 });
 
+test('the image ETag the API recorded passes as S3 writes it (quoted, multipart), and may be absent', () => {
+  for (const image_etag of ['"d41d8cd98f00b204e9800998ecf8427e"', '"9b2cf535f27731c974343645a3985328-3"', 'd41d8cd98f00b204e9800998ecf8427e', undefined]) {
+    expect(validateTaskMessage(message({ image_etag })).image_etag).toBe(image_etag);
+  }
+});
+
 test('missing parameters get the API defaults', () => {
   expect(validateTaskMessage(message({ steps: [{ name: 'blur', params: {} }] })).steps).toEqual([{ name: 'blur', params: { radius: 3 } }]);
 });
@@ -31,6 +37,9 @@ test.each([
   ['unknown parameter', message({ steps: [{ name: 'blur', params: { sigma: 2 } }] }), 'filter_params.blur.sigma'],
   ['a filter repeated with other parameters', message({ steps: [{ name: 'blur', params: { radius: 1 } }, { name: 'blur', params: { radius: 9 } }] }), 'filter_params.blur'],
   ['prototype pollution', message({ steps: [{ name: '__proto__', params: {} }] }), 'filters[0]'],
+  ['image ETag with a space', message({ image_etag: '"abc def"' }), 'image_etag'],
+  ['image ETag that is not a string', message({ image_etag: 42 as unknown as string }), 'image_etag'],
+  ['image ETag too long', message({ image_etag: 'a'.repeat(201) }), 'image_etag'],
 ])('invalid %s: a ValidationError naming the field', (_, m, field) => {
   let err: unknown;
   try {

@@ -13,6 +13,8 @@ import { stackClients } from '../helpers/shared-stack';
 const STATIC = path.join(__dirname, '..', '..', 'static');
 const deps = stackClients();
 const name = `cache-${process.pid}-${Date.now()}.jpg`;
+const first = readFileSync(path.join(STATIC, 'sample_4k.jpg'));
+const second = readFileSync(path.join(STATIC, 'misurina-sunset.jpg'));
 const put = (bytes: Buffer) => deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name, Body: bytes, ContentType: 'image/jpeg' }));
 
 afterAll(async () => {
@@ -21,8 +23,6 @@ afterAll(async () => {
 });
 
 test('an unchanged image is served from the cache, a replaced one is read again, a deleted one is not found', async () => {
-  const first = readFileSync(path.join(STATIC, 'sample_4k.jpg'));
-  const second = readFileSync(path.join(STATIC, 'misurina-sunset.jpg'));
   const cache = new SourceCache(16 * 1024 * 1024);
   await put(first);
 
@@ -49,8 +49,6 @@ test('an unchanged image is served from the cache, a replaced one is read again,
 });
 
 test('with the ETag a task was submitted with, a kept copy of that version is used without asking S3; another ETag asks', async () => {
-  const first = readFileSync(path.join(STATIC, 'sample_4k.jpg'));
-  const second = readFileSync(path.join(STATIC, 'misurina-sunset.jpg'));
   const cache = new SourceCache(16 * 1024 * 1024);
   await put(first);
   const a = await readImage(deps, name, { cache });
@@ -73,10 +71,10 @@ test('with the ETag a task was submitted with, a kept copy of that version is us
 
 test('the byte cap is checked on a fresh read even when a smaller version was kept', async () => {
   const cache = new SourceCache(16 * 1024 * 1024);
-  const small = readFileSync(path.join(STATIC, 'sample_4k.jpg')).subarray(0, 1000);
+  const small = first.subarray(0, 1000);
   await put(small);
   await readImage(deps, name, { cache, maxBytes: 10_000 });
-  await put(readFileSync(path.join(STATIC, 'sample_4k.jpg')));
+  await put(first);
   await expect(readImage(deps, name, { cache, maxBytes: 10_000 })).rejects.toThrow(/bytes; the limit is 10000/);
   expect(cache.size.entries).toBe(0);
 });

@@ -51,9 +51,14 @@ export function readTaskMessage(body: string): TaskMessage {
 /** An S3 ETag: a quoted hex digest, with "-N" for a multipart upload; some stores leave out the quotes or use other tokens. */
 const ETAG = /^"?[A-Za-z0-9._~+/=-]{1,200}"?$/;
 
+/** Whether a store's ETag can go into a message (the API leaves out any other: its tasks read the image as it is then). */
+export function isMessageEtag(raw: unknown): raw is string {
+  return typeof raw === 'string' && ETAG.test(raw);
+}
+
 function validateEtag(raw: unknown): void {
   if (raw === undefined) return;
-  if (typeof raw !== 'string' || !ETAG.test(raw)) {
+  if (!isMessageEtag(raw)) {
     throw new ValidationError(`image_etag must be absent or an S3 ETag (1-200 letters, digits or ._~+/=-, optionally in double quotes); got ${JSON.stringify(String(raw).slice(0, 80))}`, { field: 'image_etag' });
   }
 }

@@ -14,6 +14,7 @@ import { rejectUnknownFields } from '../core/validate';
 import { DEFAULT_IMAGE, headImage, validateImageList } from '../images/source';
 import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
+import { isMessageEtag } from './message';
 import { createTasks, deleteTasks, type TaskMessage } from './store';
 
 export const MAX_TASKS_PER_SUBMISSION = 10;
@@ -54,7 +55,8 @@ export async function submitDistributed(deps: Clients, { steps, images }: Distri
   const now = Date.now();
   const messages: TaskMessage[] = images.map((image) => {
     const etag = etags.get(image);
-    return { task_id: randomUUID(), batch_id: batchId, image, steps, queued_at: now, ...(route ? { route: route.name } : {}), ...(etag ? { image_etag: etag } : {}) };
+    // Only an ETag the worker's validation accepts: any other would fail the task as invalid.
+    return { task_id: randomUUID(), batch_id: batchId, image, steps, queued_at: now, ...(route ? { route: route.name } : {}), ...(isMessageEtag(etag) ? { image_etag: etag } : {}) };
   });
   await createTasks(deps, messages);
   try {

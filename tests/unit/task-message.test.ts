@@ -2,7 +2,7 @@
 // dead-lettered), and do its contents pass the API's own rules (else its task fails at once).
 import { ValidationError } from '../../lib/core/errors';
 import { parseFilterSteps } from '../../lib/filters/request';
-import { readTaskMessage, UnreadableMessageError, validateTaskMessage } from '../../lib/tasks/message';
+import { isMessageEtag, readTaskMessage, UnreadableMessageError, validateTaskMessage } from '../../lib/tasks/message';
 import type { TaskMessage } from '../../lib/tasks/store';
 
 const ID = '3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f1a2b';
@@ -24,6 +24,9 @@ test('the image ETag the API recorded passes as S3 writes it (quoted, multipart)
   for (const image_etag of ['"d41d8cd98f00b204e9800998ecf8427e"', '"9b2cf535f27731c974343645a3985328-3"', 'd41d8cd98f00b204e9800998ecf8427e', undefined]) {
     expect(validateTaskMessage(message({ image_etag })).image_etag).toBe(image_etag);
   }
+  // What the API puts in a message is what the worker accepts: a weak or odd ETag is left out.
+  expect(isMessageEtag('"d41d8cd98f00b204e9800998ecf8427e"')).toBe(true);
+  for (const odd of ['W/"abc"', '"a b"', '', undefined, 7]) expect(isMessageEtag(odd)).toBe(false);
 });
 
 test('missing parameters get the API defaults', () => {

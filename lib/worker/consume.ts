@@ -25,7 +25,7 @@ import { taskResultKey } from '../images/keys';
 import { readImage, validateImageName } from '../images/source';
 import { SourceCache } from '../images/source-cache';
 import { recordFilterTimes } from '../observability/metrics-store';
-import { readTaskMessage, taskIdOf, validateTaskMessage } from '../tasks/message';
+import { isMessageEtag, readTaskMessage, taskIdOf, validateTaskMessage } from '../tasks/message';
 import { onDelivery, OUTCOMES, taskUpdate, type Ending } from '../tasks/outcomes';
 import { lookupQueueUrl } from '../tasks/queues';
 import { claimTask, finishAttempt, type TaskMessage } from '../tasks/store';
@@ -140,7 +140,8 @@ export function prefetchInput(deps: Clients, record: SQSRecord): PrefetchedInput
   } catch {
     return undefined;
   }
-  const read = readInput(deps, msg.image, typeof msg.image_etag === 'string' ? msg.image_etag : undefined);
+  // An ETag the task's validation will refuse is not trusted here either.
+  const read = readInput(deps, msg.image, isMessageEtag(msg.image_etag) ? msg.image_etag : undefined);
   // Its rejection is handled where the task awaits it; until then it must not count as unhandled.
   read.catch(() => undefined);
   return { taskId: msg.task_id, image: msg.image, read };

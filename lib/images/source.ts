@@ -114,7 +114,8 @@ export async function readImage(
   opts: { maxBytes?: number; cache?: SourceCache; etag?: string } = {},
 ): Promise<{ bytes: Buffer; contentType: string; etag?: string }> {
   const cached = opts.cache?.get(name);
-  if (cached && opts.etag !== undefined && cached.etag === opts.etag) return { bytes: cached.bytes, contentType: cached.contentType, etag: cached.etag };
+  // A kept entry always has an ETag, so this holds only for the very version the caller names.
+  if (cached && cached.etag === opts.etag) return { ...cached };
   try {
     const res = await dependency('s3', () =>
       deps.s3.send(new GetObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name, IfNoneMatch: cached?.etag })).catch((e): typeof NOT_MODIFIED => {
@@ -123,7 +124,7 @@ export async function readImage(
         throw e;
       }),
     );
-    if (res === NOT_MODIFIED) return { bytes: cached!.bytes, contentType: cached!.contentType, etag: cached!.etag };
+    if (res === NOT_MODIFIED) return { ...cached! };
     if (opts.maxBytes !== undefined && (res.ContentLength ?? 0) > opts.maxBytes) {
       (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
       opts.cache?.delete(name);

@@ -91,3 +91,34 @@ export class UnauthorizedError extends statusError(401, 'unauthorized') {
 
 /** Over the per-key (or per-client) request budget; Retry-After says when the window resets. */
 export class TooManyRequestsError extends retryLaterError(429, 'rate_limited') {}
+
+/** An AppError as it crosses a thread boundary, where structured cloning would keep only its message. */
+export interface SerializedAppError {
+  name: string;
+  message: string;
+  retryable: boolean;
+  field?: string;
+  details?: Record<string, unknown>;
+}
+
+/** The classes an image worker thread can throw, rebuilt by name on the other side. */
+const THREAD_ERRORS: Record<string, new (message: string, opts?: { field?: string; details?: Record<string, unknown> }) => AppError> = {
+  ValidationError,
+  ImageRejectedError,
+  FilterFailedError,
+  FilterCrashedError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  NotFoundError,
+  InternalError,
+};
+
+export function serializeAppError(e: AppError): SerializedAppError {
+  return { name: e.name, message: e.message, retryable: e.retryable, field: e.field, details: e.details };
+}
+
+/** The same class again; any other keeps whether it may be retried. */
+export function rebuildAppError(s: SerializedAppError): AppError {
+  const Class = THREAD_ERRORS[s.name] ?? (s.retryable ? FilterCrashedError : InternalError);
+  return new Class(s.message, { field: s.field, details: s.details });
+}

@@ -1,0 +1,54 @@
+/**
+ * Inside the image thread (image-thread.ts): images arrive as messages and are processed one
+ * at a time, in arrival order, from a queue kept here. The next image therefore starts the
+ * moment the previous one ends, without waiting for the main thread to hand it over.
+ */
+import { parentPort } from 'node:worker_threads';
+import { AppError, serializeAppError } from '../core/errors';
+import { loadOpenCv } from './opencv';
+import { processImage } from './pipeline';
+import type { ImageThreadReply, ImageThreadRequest } from './image-thread';
+
+const port = parentPort!;
+const queue: ImageThreadRequest[] = [];
+let running = false;
+
+async function handle(req: ImageThreadRequest): Promise<ImageThreadReply> {
+  try {
+    if (req.type === 'warm') {
+      await loadOpenCv();
+      return { id: req.id, ok: true };
+    }
+    const input = Buffer.from(req.input.buffer, req.input.byteOffset, req.input.byteLength);
+    return { id: req.id, ok: true, result: await processImage(input, req.steps, req.limits) };
+  } catch (e) {
+    if (e instanceof AppError) return { id: req.id, ok: false, appError: serializeAppError(e) };
+    return { id: req.id, ok: false, error: { name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) } };
+  }
+}
+
+async function drain(): Promise<void> {
+  if (running) return;
+  running = true;
+  while (queue.length) {
+    const reply = await handle(queue.shift()!);
+    const out = reply.ok && reply.result ? reply.result.output : undefined;
+    // The result's bytes move to the main thread rather than being copied, when nothing else shares their memory.
+    const movable = out && out.byteOffset === 0 && out.byteLength === out.buffer.byteLength;
+    port.postMessage(reply, movable ? [out.buffer as ArrayBuffer] : []);
+  }
+  running = false;
+}
+
+port.on('message', (msg: ImageThreadRequest | { type: 'cancel'; id: number }) => {
+  if (msg.type === 'cancel') {
+    const i = queue.findIndex((q) => q.id === msg.id);
+    if (i >= 0) {
+      queue.splice(i, 1);
+      port.postMessage({ id: msg.id, ok: false, cancelled: true } satisfies ImageThreadReply);
+    }
+    return;
+  }
+  queue.push(msg);
+  void drain();
+});

@@ -6,9 +6,11 @@
  * rest to reappear after the backoff the handler set (lib/worker/consume.ts), or the
  * visibility timeout if the worker died. It also runs the dead-letter sweeper every
  * SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
- * It processes one image at a time, but overlaps the I/O around it: the next message is
- * taken, and its image read, while the current task runs (WORKER_PREFETCH), and the next
- * task starts while the previous result is still being stored (SETTLING_MAX). It beats
+ * It processes one image at a time, but overlaps the I/O around it: images run in a thread
+ * of their own (WORKER_IMAGE_THREAD), so SQS, S3 and Redis calls never wait for pixels; the
+ * next message is taken, its image read and queued in that thread, while the current task
+ * runs (WORKER_PREFETCH); and the next task starts while the previous result is still being
+ * stored (SETTLING_MAX). It beats
  * the heart on its own timer, so its invocations of the handler do not each beat again.
  * SIGTERM/SIGINT: finish the tasks in hand, deregister, exit. SIGKILL: a crash.
  */
@@ -24,13 +26,14 @@ import { clients, closeClients } from '../lib/core/clients';
 import { config, ConfigError, loadConfig } from '../lib/core/config';
 import { AppError } from '../lib/core/errors';
 import { ROUTES, routeQueueName, routeQueueUrl, routesServedBy } from '../lib/tasks/dispatch';
+import { ImageThread } from '../lib/filters/image-thread';
 import { loadOpenCv } from '../lib/filters/opencv';
 import { FILTERS } from '../lib/filters/registry';
 import { taskQueueUrl } from '../lib/tasks/queues';
 import { sweepDeadLetters } from '../lib/tasks/sweeper';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { BatchedDeletes } from '../lib/worker/batched-deletes';
-import { prefetchInput, type PrefetchedInput } from '../lib/worker/consume';
+import { prefetchInput, type ImageRunner, type PrefetchedInput } from '../lib/worker/consume';
 import { deregisterWorker, heartbeat, resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 import { processAlive, readLiveStackState, stackStatePath } from './local/stack-state';
 import { sleep } from '../lib/core/time';
@@ -164,6 +167,8 @@ async function main() {
   }
   process.stdout.write(`[worker] ${worker.id}: joining ${joined.description}\n`);
   const deps = clients();
+  const imageThread = deps.config.workers.imageThread ? new ImageThread() : undefined;
+  const runImage: ImageRunner | undefined = imageThread && ((input, steps, limits, signal) => imageThread.run(input, steps, limits, signal));
   // Per message id of a task started and not yet settled: its image read ahead, and what to
   // call once it no longer needs the CPU.
   const started = new Map<string, { input?: PrefetchedInput; processed: () => void }>();
@@ -171,6 +176,7 @@ async function main() {
     processed: (r) => started.get(r.messageId)?.processed(),
     input: (r) => started.get(r.messageId)?.input,
     beatsOnTimer: true,
+    runImage,
   });
   // FIFO dispatch: the one task queue. Capability dispatch: every class queue this worker covers.
   const capability = deps.config.dispatch.mode === 'capability';
@@ -213,8 +219,10 @@ async function main() {
     }, STACK_CHECK_MS).unref();
   }
 
-  // OpenCV takes ~0.3-0.4 s to load: pay it before taking tasks, not inside the first one.
-  if (worker.capabilities.some((f) => FILTERS[f].library === 'opencv')) await loadOpenCv();
+  // OpenCV takes ~0.3-0.4 s to load: pay it before taking tasks, not inside the first one,
+  // and only where images run.
+  if (imageThread) await imageThread.warm();
+  else if (worker.capabilities.some((f) => FILTERS[f].library === 'opencv')) await loadOpenCv();
   // Registers on the first (empty) invocation, as a Lambda would on its first event.
   await handler({ Records: [] } as SQSEvent);
   beat = setInterval(() => void heartbeat(deps, worker.id).catch(() => undefined), deps.config.workers.heartbeatIntervalS * 1000);
@@ -281,7 +289,7 @@ async function main() {
       if (messages.length === 0) continue;
       const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${queue.name}`;
       const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
-      held.push({ event, queueUrl: queue.url, inputs: prefetch ? event.Records.map((r) => prefetchInput(deps, r)) : [] });
+      held.push({ event, queueUrl: queue.url, inputs: prefetch ? event.Records.map((r) => prefetchInput(deps, r, runImage && { worker, runImage })) : [] });
       changed();
     }
   })();
@@ -322,13 +330,19 @@ async function main() {
     inFlight.add(settled);
   }
   await receiving;
-  // Taken but not started: handed back at once rather than after the visibility timeout.
-  await Promise.all(held.splice(0).map((h) => releaseMessages(deps, h.queueUrl, h.event.Records)));
+  // Taken but not started: handed back at once rather than after the visibility timeout, their images taken out of the thread's queue.
+  await Promise.all(
+    held.splice(0).map((h) => {
+      for (const input of h.inputs) input?.cancel();
+      return releaseMessages(deps, h.queueUrl, h.event.Records);
+    }),
+  );
   await Promise.all(inFlight);
   await deletes.flush();
   clearInterval(beat);
   clearInterval(sweeper);
   await deregisterWorker(deps, worker.id).catch(() => undefined);
+  await imageThread?.close();
   await closeClients(deps);
   process.stdout.write(`[worker] ${worker.id} stopped\n`);
   process.exit(0);

@@ -201,6 +201,12 @@ export function loadConfig(env: Env = process.env) {
        */
       prefetch: bool(env, 'WORKER_PREFETCH', true),
       /**
+       * Local worker runner: process images in a thread of the worker's own
+       * (lib/filters/image-thread.ts), so SQS, S3 and Redis calls run beside the next image
+       * instead of between two images. Off: on the JS thread, as a Lambda worker does.
+       */
+      imageThread: bool(env, 'WORKER_IMAGE_THREAD', true),
+      /**
        * MiB of recently read source images a worker keeps (lib/images/source-cache.ts); a task
        * on a kept image asks S3 only whether it changed. 0 turns it off.
        */

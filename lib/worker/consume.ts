@@ -6,11 +6,13 @@
  * settled through one table (lib/tasks/outcomes.ts). Returns 'retry' to leave the message
  * for redelivery (SQS batchItemFailures), after a backoff rather than the full visibility timeout.
  *
- * Two hooks let a runner overlap one task's I/O with the next task's image work (the local
+ * Hooks let a runner overlap one task's I/O with the next task's image work (the local
  * runner does; a Lambda invocation has one record): `processed` is called once the message
  * no longer needs the CPU (its image is processed, or it ended before), so the next task
  * can start while this one's result is stored and recorded; `input` is the task's source
- * image, already being read (prefetchInput) while the task before it was processed.
+ * image, already being read (prefetchInput) while the task before it was processed, and
+ * perhaps already being processed; `runImage` processes images off the JS thread (the
+ * runner's image thread, lib/filters/image-thread.ts).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
@@ -20,7 +22,8 @@ import { dependency } from '../core/dependencies';
 import { AppError, ValidationError } from '../core/errors';
 import { errorFields, log } from '../core/log';
 import { round } from '../core/numbers';
-import { processImage, processLimits } from '../filters/pipeline';
+import { processImage, processLimits, type ProcessedImage, type ProcessLimits } from '../filters/pipeline';
+import type { FilterStep } from '../filters/request';
 import { taskResultKey } from '../images/keys';
 import { readImage, validateImageName } from '../images/source';
 import { SourceCache } from '../images/source-cache';
@@ -33,16 +36,24 @@ import { busyFlag, clearBusy, outcomeCounter, type WorkerIdentity } from './regi
 
 export type Disposition = 'done' | 'retry';
 
-/** A task's source image, read ahead while the task before it is processed. */
+/** Processes one image: processImage on this thread, or the same in the runner's image thread. */
+export type ImageRunner = (input: Buffer, steps: FilterStep[], limits: ProcessLimits, signal?: AbortSignal) => Promise<ProcessedImage>;
+
+/** A task's source image, read ahead while the task before it is processed, and perhaps its image started. */
 export interface PrefetchedInput {
   taskId: string;
   image: string;
   read: Promise<{ bytes: Buffer }>;
+  /** The task's image, queued in the image thread behind the current one (see prefetchInput). */
+  output?: Promise<ProcessedImage>;
+  /** Takes a queued image out of the thread's queue: the task will not use it. */
+  cancel: () => void;
 }
 
 export interface ConsumeHooks {
   processed?: () => void;
   input?: PrefetchedInput;
+  runImage?: ImageRunner;
 }
 
 /** Inside consume, `processed` is always there and fires once. */
@@ -131,8 +142,13 @@ function readInput(deps: Clients, image: string, etag: string | undefined): Prom
  * claimed, checked and settled when it runs, and a failed read (missing, too large, S3 down)
  * is met there and ends the task exactly as a read at that point would. Undefined for a
  * body that is not a task or names no valid image (consume settles those).
+ *
+ * With `ahead` (the runner's image thread), a valid task this worker can do also has its
+ * image queued in the thread behind the current one, so the thread goes from one image to
+ * the next without waiting for this task's claim: the claim still decides, and an image
+ * whose task is not claimed (a redelivery of a finished task) is cancelled or dropped.
  */
-export function prefetchInput(deps: Clients, record: SQSRecord): PrefetchedInput | undefined {
+export function prefetchInput(deps: Clients, record: SQSRecord, ahead?: { worker: WorkerIdentity; runImage: ImageRunner }): PrefetchedInput | undefined {
   let msg: TaskMessage;
   try {
     msg = readTaskMessage(record.body);
@@ -144,7 +160,24 @@ export function prefetchInput(deps: Clients, record: SQSRecord): PrefetchedInput
   const read = readInput(deps, msg.image, isMessageEtag(msg.image_etag) ? msg.image_etag : undefined);
   // Its rejection is handled where the task awaits it; until then it must not count as unhandled.
   read.catch(() => undefined);
-  return { taskId: msg.task_id, image: msg.image, read };
+  const abort = new AbortController();
+  const input: PrefetchedInput = { taskId: msg.task_id, image: msg.image, read, cancel: () => abort.abort() };
+  const steps = ahead && startableSteps(msg, ahead.worker);
+  if (ahead && steps) {
+    input.output = read.then(({ bytes }) => ahead.runImage(bytes, steps, processLimits(deps.config.processing), abort.signal));
+    input.output.catch(() => undefined);
+  }
+  return input;
+}
+
+/** The steps of a message that will pass validation and this worker's capabilities; undefined otherwise (the task fails without an image). */
+function startableSteps(raw: TaskMessage, worker: WorkerIdentity): FilterStep[] | undefined {
+  try {
+    const msg = validateTaskMessage(raw);
+    return msg.steps.every((s) => worker.capabilities.includes(s.name)) ? msg.steps : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One attempt at a claimed task, up to the ending to record. */
@@ -168,13 +201,13 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
   try {
     const p = deps.config.processing;
     let t = performance.now();
-    const ahead = hooks.input?.taskId === msg.task_id && hooks.input.image === msg.image ? hooks.input.read : undefined;
+    const ahead = hooks.input?.taskId === msg.task_id && hooks.input.image === msg.image ? hooks.input : undefined;
     // With a prefetched input, fetch_ms is what the task still waited for it (often 0).
-    const { bytes } = await (ahead ?? readInput(deps, msg.image, msg.image_etag));
+    const { bytes } = await (ahead?.read ?? readInput(deps, msg.image, msg.image_etag));
     const fetchMs = performance.now() - t;
-    t = performance.now();
-    const out = await processImage(bytes, msg.steps, processLimits(p));
-    const processMs = performance.now() - t;
+    const out = await (ahead?.output ?? (hooks.runImage ?? processImage)(bytes, msg.steps, processLimits(p)));
+    // The image's own time, wherever and whenever it ran (an image queued ahead may have started before this attempt).
+    const processMs = out.total_ms;
     hooks.processed();
     const key = taskResultKey(msg.task_id, msg.image);
     t = performance.now();
@@ -216,6 +249,8 @@ export async function consume(deps: Clients, worker: WorkerIdentity, record: SQS
     return await consumeRecord(deps, worker, record, { ...hooks, processed });
   } finally {
     processed();
+    // An image queued ahead for a task that ended without it (not claimed, failed first) leaves the thread's queue.
+    hooks.input?.cancel();
   }
 }
 

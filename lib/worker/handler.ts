@@ -6,7 +6,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Clients } from '../core/clients';
 import { errorFields, log } from '../core/log';
-import { consume, type PrefetchedInput } from './consume';
+import { consume, type ImageRunner, type PrefetchedInput } from './consume';
 import { heartbeat, registerWorker, type WorkerIdentity } from './registry';
 
 /** For a runner that overlaps tasks (scripts/worker.ts); see lib/worker/consume.ts. */
@@ -17,6 +17,8 @@ export interface WorkerHandlerHooks {
   input?: (record: SQSRecord) => PrefetchedInput | undefined;
   /** The runner beats the heart on its own timer, so an invocation need not. */
   beatsOnTimer?: boolean;
+  /** Processes images off the JS thread (the runner's image thread); Lambda processes them in line. */
+  runImage?: ImageRunner;
 }
 
 export function createWorkerHandler(getDeps: () => Clients | Promise<Clients>, getIdentity: () => WorkerIdentity, hooks: WorkerHandlerHooks = {}) {
@@ -40,7 +42,7 @@ export function createWorkerHandler(getDeps: () => Clients | Promise<Clients>, g
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       try {
-        if ((await consume(deps, worker, record, { processed: () => hooks.processed?.(record), input: hooks.input?.(record) })) === 'retry') batchItemFailures.push({ itemIdentifier: record.messageId });
+        if ((await consume(deps, worker, record, { processed: () => hooks.processed?.(record), input: hooks.input?.(record), runImage: hooks.runImage })) === 'retry') batchItemFailures.push({ itemIdentifier: record.messageId });
       } catch (e) {
         log.error('message left for redelivery', { worker: worker.id, message_id: record.messageId, ...errorFields(e) });
         batchItemFailures.push({ itemIdentifier: record.messageId });

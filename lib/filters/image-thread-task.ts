@@ -27,15 +27,21 @@ async function handle(req: ImageThreadRequest): Promise<ImageThreadReply> {
   }
 }
 
+/** Lets the messages that arrived meanwhile (new images, cancellations) be handled before the next image starts. */
+const handleArrivals = () => new Promise((resolve) => setImmediate(resolve));
+
 async function drain(): Promise<void> {
   if (running) return;
   running = true;
+  await handleArrivals();
   while (queue.length) {
     const reply = await handle(queue.shift()!);
     const out = reply.ok && reply.result ? reply.result.output : undefined;
     // The result's bytes move to the main thread rather than being copied, when nothing else shares their memory.
     const movable = out && out.byteOffset === 0 && out.byteLength === out.buffer.byteLength;
     port.postMessage(reply, movable ? [out.buffer as ArrayBuffer] : []);
+    // An image holds this thread's event loop: a cancellation sent during it is only read here.
+    await handleArrivals();
   }
   running = false;
 }

@@ -203,9 +203,10 @@ export function loadConfig(env: Env = process.env) {
       /**
        * Local worker runner: process images in a thread of the worker's own
        * (lib/filters/image-thread.ts), so SQS, S3 and Redis calls run beside the next image
-       * instead of between two images. Off: on the JS thread, as a Lambda worker does.
+       * instead of between two images. Off by default: under Node 22 the thread dies on its
+       * first sharp call (not yet understood); images then run on the JS thread, as on Lambda.
        */
-      imageThread: bool(env, 'WORKER_IMAGE_THREAD', true),
+      imageThread: bool(env, 'WORKER_IMAGE_THREAD', false),
       /**
        * MiB of recently read source images a worker keeps (lib/images/source-cache.ts); a task
        * on a kept image asks S3 only whether it changed. 0 turns it off.

@@ -1,4 +1,4 @@
-// A worker processes its images in a thread of its own by default (WORKER_IMAGE_THREAD), so
+// A worker can process its images in a thread of its own (WORKER_IMAGE_THREAD=true), so
 // its SQS, S3 and Redis calls run beside the next image. The pixels must not depend on it:
 // the same task gives the same stored bytes with the thread and without it, and an
 // undecodable image fails the task the same way (rejected, not retried) on both paths.
@@ -37,7 +37,7 @@ async function resultBytes(task: { result: { url: string } }): Promise<Buffer> {
 
 test('the same task stores the same bytes with the image thread and without it', async () => {
   const body = { filters: ['sharpen', 'edges', 'resize'], filter_params: { resize: { width: 1280, height: 720 } } };
-  const threaded = await runOne({}, 'worker-threaded', body);
+  const threaded = await runOne({ WORKER_IMAGE_THREAD: 'true' }, 'worker-threaded', body);
   const inline = await runOne({ WORKER_IMAGE_THREAD: 'false' }, 'worker-inline', body);
   for (const t of [threaded, inline]) expect(t).toMatchObject({ status: 'completed', attempts: 1, result: { width: 1280, height: 720 } });
   const [a, b] = await Promise.all([resultBytes(threaded), resultBytes(inline)]);
@@ -48,7 +48,7 @@ test('the same task stores the same bytes with the image thread and without it',
 test('an undecodable image fails its task as rejected, once, on both paths', async () => {
   // The upload endpoint would refuse these bytes; put them in the bucket directly, as another writer could.
   await deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: `${SOURCE_PREFIX}not-really.jpg`, Body: Buffer.from('this is not a JPEG'), ContentType: 'image/jpeg' }));
-  for (const [env, name] of [[{}, 'worker-threaded-bad'], [{ WORKER_IMAGE_THREAD: 'false' }, 'worker-inline-bad']] as const) {
+  for (const [env, name] of [[{ WORKER_IMAGE_THREAD: 'true' }, 'worker-threaded-bad'], [{ WORKER_IMAGE_THREAD: 'false' }, 'worker-inline-bad']] as const) {
     const t = await runOne(env, name, { filters: ['edges'], images: ['not-really.jpg'] });
     expect(t).toMatchObject({ status: 'failed', attempts: 1 });
     expect(t.error).toMatch(/image|decode|JPEG/i);

@@ -174,10 +174,15 @@ export function prefetchInput(deps: Clients, record: SQSRecord, ahead?: { worker
 function startableSteps(raw: TaskMessage, worker: WorkerIdentity): FilterStep[] | undefined {
   try {
     const msg = validateTaskMessage(raw);
-    return msg.steps.every((s) => worker.capabilities.includes(s.name)) ? msg.steps : undefined;
+    return missingCapabilities(msg.steps, worker).length === 0 ? msg.steps : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The filters of these steps the worker cannot run, each named once. */
+function missingCapabilities(steps: FilterStep[], worker: WorkerIdentity): string[] {
+  return steps.map((s) => s.name).filter((f, i, all) => !worker.capabilities.includes(f) && all.indexOf(f) === i);
 }
 
 /** One attempt at a claimed task, up to the ending to record. */
@@ -192,7 +197,7 @@ async function attempt(deps: Clients, worker: WorkerIdentity, raw: TaskMessage, 
     return { outcome: 'invalid', error: e.message, fields: { queue_wait_ms: startedAt - raw.queued_at } };
   }
 
-  const missing = msg.steps.map((s) => s.name).filter((f, i, all) => !worker.capabilities.includes(f) && all.indexOf(f) === i);
+  const missing = missingCapabilities(msg.steps, worker);
   if (missing.length) {
     log.warn('task failed: capability mismatch', { worker: worker.id, task_id: msg.task_id, missing });
     return { outcome: 'capability_mismatch', error: `Worker ${worker.id} cannot handle filters: ${pyList(missing)}`, fields: { queue_wait_ms: startedAt - msg.queued_at } };

@@ -6,12 +6,13 @@
  * rest to reappear after the backoff the handler set (lib/worker/consume.ts), or the
  * visibility timeout if the worker died. It also runs the dead-letter sweeper every
  * SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
- * It processes one image at a time, but overlaps the I/O around it: images run in a thread
- * of their own (WORKER_IMAGE_THREAD), so SQS, S3 and Redis calls never wait for pixels; the
- * next message is taken, its image read and queued in that thread, while the current task
- * runs (WORKER_PREFETCH); and the next task starts while the previous result is still being
- * stored (SETTLING_MAX). It beats
- * the heart on its own timer, so its invocations of the handler do not each beat again.
+ * It processes one image at a time, but overlaps the I/O around it: with
+ * WORKER_IMAGE_THREAD=true (off by default: Node 20 only for now) images run in a thread of
+ * their own, so SQS, S3 and Redis calls never wait for pixels; the next message is taken, and
+ * its image read (and, with the thread, queued there), while the current task runs
+ * (WORKER_PREFETCH); and the next task starts while the previous result is still being
+ * stored (SETTLING_MAX). It beats the heart on its own timer, so its invocations of the
+ * handler do not each beat again.
  * SIGTERM/SIGINT: finish the tasks in hand, deregister, exit. SIGKILL: a crash.
  */
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
@@ -220,9 +221,8 @@ async function main() {
   }
 
   // OpenCV takes ~0.3-0.4 s to load: pay it before taking tasks, not inside the first one,
-  // and only where images run.
-  if (imageThread) await imageThread.warm();
-  else if (worker.capabilities.some((f) => FILTERS[f].library === 'opencv')) await loadOpenCv();
+  // only where images run, and only for a worker that has OpenCV filters.
+  if (worker.capabilities.some((f) => FILTERS[f].library === 'opencv')) await (imageThread ? imageThread.warm() : loadOpenCv());
   // Registers on the first (empty) invocation, as a Lambda would on its first event.
   await handler({ Records: [] } as SQSEvent);
   beat = setInterval(() => void heartbeat(deps, worker.id).catch(() => undefined), deps.config.workers.heartbeatIntervalS * 1000);

@@ -32,6 +32,7 @@ import { loadOpenCv } from '../lib/filters/opencv';
 import { FILTERS } from '../lib/filters/registry';
 import { taskQueueUrl } from '../lib/tasks/queues';
 import { sweepDeadLetters } from '../lib/tasks/sweeper';
+import { taskIdOf } from '../lib/tasks/message';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { BatchedDeletes } from '../lib/worker/batched-deletes';
 import { prefetchInput, type ImageRunner, type PrefetchedInput } from '../lib/worker/consume';
@@ -119,6 +120,21 @@ function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
     eventSourceARN: queueArn,
     awsRegion: region,
   };
+}
+
+/**
+ * A message this worker already holds or runs, delivered again because its visibility timeout
+ * ran out first (a task longer than VISIBILITY_TIMEOUT_S): the record takes the new receipt
+ * handle and receive count, since SQS deletes, backs off and releases a message only by its
+ * newest handle, and the task is not started a second time, which would claim it from the
+ * attempt still running here and throw that attempt's work away.
+ */
+function adoptRedelivery(inHand: Map<string, SQSRecord>, m: Message): SQSRecord | undefined {
+  const record = inHand.get(m.MessageId!);
+  if (!record) return undefined;
+  record.receiptHandle = m.ReceiptHandle!;
+  record.attributes.ApproximateReceiveCount = m.Attributes?.ApproximateReceiveCount ?? record.attributes.ApproximateReceiveCount;
+  return record;
 }
 
 /** Makes messages this worker took but will not handle visible to other workers now. */
@@ -243,6 +259,8 @@ async function main() {
   const { prefetch } = deps.config.workers;
   /** Received and not yet started; with prefetch their images are already being read. */
   const held: { event: SQSEvent; queueUrl: string; inputs: (PrefetchedInput | undefined)[] }[] = [];
+  /** Every message taken and not yet settled or released, by message id (see adoptRedelivery). */
+  const inHand = new Map<string, SQSRecord>();
   /** Started and not yet settled. */
   const inFlight = new Set<Promise<void>>();
   /** Started tasks whose image is not processed yet: 0 or 1. */
@@ -286,9 +304,15 @@ async function main() {
         backoffMs = Math.min(backoffMs * 2, RECEIVE_RETRY_MAX_MS);
         continue;
       }
-      if (messages.length === 0) continue;
+      const fresh = messages.filter((m) => {
+        const record = adoptRedelivery(inHand, m);
+        if (record) process.stdout.write(`[worker] ${worker.id}: task ${taskIdOf(record.body) ?? '?'} came back from the queue while this worker still has it (VISIBILITY_TIMEOUT_S ${deps.config.aws.visibilityTimeoutS} s ran out); kept, not started again\n`);
+        return !record;
+      });
+      if (fresh.length === 0) continue;
       const queueArn = `arn:aws:sqs:${deps.config.aws.region}:000000000000:${queue.name}`;
-      const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
+      const event: SQSEvent = { Records: fresh.map((m) => toRecord(m, queueArn, deps.config.aws.region)) };
+      for (const r of event.Records) inHand.set(r.messageId, r);
       held.push({ event, queueUrl: queue.url, inputs: prefetch ? event.Records.map((r) => prefetchInput(deps, r, runImage && { worker, runImage })) : [] });
       changed();
     }
@@ -321,7 +345,10 @@ async function main() {
     const settled = handleAndDelete(event, queueUrl).finally(() => {
       doneImaging();
       inFlight.delete(settled);
-      for (const r of event.Records) started.delete(r.messageId);
+      for (const r of event.Records) {
+        started.delete(r.messageId);
+        inHand.delete(r.messageId);
+      }
       // Batching pays only while tasks follow one another: with nothing else in hand, the
       // queue shows the work as done now rather than up to DELETE_BATCH_MS later.
       if (held.length === 0 && imaging === 0 && inFlight.size === 0) void deletes.flush();

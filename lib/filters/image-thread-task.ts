@@ -27,6 +27,24 @@ async function handle(req: ImageThreadRequest): Promise<ImageThreadReply> {
   }
 }
 
+/**
+ * The result's bytes move to the main thread rather than being copied, when nothing else
+ * shares their memory. Node 22 refuses to move memory a native addon owns (sharp's output is
+ * an N-API external buffer: DataCloneError, which would end the thread), so it is copied.
+ */
+function send(reply: ImageThreadReply): void {
+  const out = reply.ok && reply.result ? reply.result.output : undefined;
+  if (out && out.byteOffset === 0 && out.byteLength === out.buffer.byteLength) {
+    try {
+      port.postMessage(reply, [out.buffer as ArrayBuffer]);
+      return;
+    } catch (e) {
+      if ((e as Error)?.name !== 'DataCloneError') throw e;
+    }
+  }
+  port.postMessage(reply);
+}
+
 /** Lets the messages that arrived meanwhile (new images, cancellations) be handled before the next image starts. */
 const handleArrivals = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -36,10 +54,7 @@ async function drain(): Promise<void> {
   await handleArrivals();
   while (queue.length) {
     const reply = await handle(queue.shift()!);
-    const out = reply.ok && reply.result ? reply.result.output : undefined;
-    // The result's bytes move to the main thread rather than being copied, when nothing else shares their memory.
-    const movable = out && out.byteOffset === 0 && out.byteLength === out.buffer.byteLength;
-    port.postMessage(reply, movable ? [out.buffer as ArrayBuffer] : []);
+    send(reply);
     // An image holds this thread's event loop: a cancellation sent during it is only read here.
     await handleArrivals();
   }

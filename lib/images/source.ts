@@ -3,10 +3,11 @@
  * against one pattern before any storage call, so no request can address anything
  * outside that prefix (no paths, no "..", no encoded separators).
  */
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp from 'sharp';
 import type { Clients } from '../core/clients';
+import { InFlight } from '../core/in-flight';
 import { dependency, httpStatus } from '../core/dependencies';
 import { ImageRejectedError, NotFoundError, ValidationError } from '../core/errors';
 import type { SourceCache } from './source-cache';
@@ -151,9 +152,15 @@ export async function presignImage(deps: Clients, name: string): Promise<string>
   });
 }
 
+/** HEADs in flight per S3 client: a burst of submissions of one image asks S3 once (lib/core/in-flight.ts). */
+const headsInFlight = new WeakMap<Clients['s3'], InFlight<HeadObjectCommandOutput>>();
+
 export async function headImage(deps: Clients, name: string) {
+  let heads = headsInFlight.get(deps.s3);
+  if (!heads) headsInFlight.set(deps.s3, (heads = new InFlight()));
+  const key = SOURCE_PREFIX + name;
   try {
-    return await dependency('s3', () => deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.aws.bucket, Key: SOURCE_PREFIX + name })));
+    return await heads.run(`${deps.config.aws.bucket}/${key}`, () => dependency('s3', () => deps.s3.send(new HeadObjectCommand({ Bucket: deps.config.aws.bucket, Key: key }))));
   } catch (e) {
     if (isMissing(e)) throw notFound(name);
     throw e;

@@ -2,10 +2,12 @@
  * POST /api/process-batch/distributed/: validate filters and images as the batch endpoints do, record one task per image in
  * Redis, send one message per task to the FIFO queue, answer at once. Each task is its own
  * MessageGroupId, so FIFO ordering never makes unrelated tasks wait for each other; the
- * task id is the deduplication id, so a retried send cannot enqueue a task twice.
+ * task id is the deduplication id, so a retried send cannot enqueue a task twice. Concurrent
+ * submissions share their S3 HEAD of an image (lib/core/in-flight.ts) and their SQS calls
+ * (lib/tasks/grouped-sends.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { DependencyUnavailableError } from '../core/errors';
@@ -16,8 +18,10 @@ import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
 import { isMessageEtag } from './message';
 import { createTasks, deleteTasks, type TaskMessage } from './store';
+import { sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
 
-export const MAX_TASKS_PER_SUBMISSION = 10;
+/** One SendMessageBatch's worth: a submission's messages always go in one call. */
+export const MAX_TASKS_PER_SUBMISSION = SEND_BATCH_MAX;
 const ALLOWED = ['filters', 'filter_params', 'images'];
 
 /**
@@ -60,22 +64,16 @@ export async function submitDistributed(deps: Clients, { steps, images }: Distri
   });
   await createTasks(deps, messages);
   try {
-    const res = await dependency('sqs', () =>
-      deps.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((m, i) => ({
-            Id: String(i),
-            MessageBody: JSON.stringify(m),
-            MessageGroupId: m.task_id,
-            MessageDeduplicationId: m.task_id,
-          })),
-        }),
+    const failed = await dependency('sqs', () =>
+      sendGrouped(
+        deps.sqs,
+        queueUrl,
+        messages.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m), MessageGroupId: m.task_id, MessageDeduplicationId: m.task_id })),
       ),
     );
     // A partial refusal is SQS failing, not the request: a 503 the client may retry.
-    if (res.Failed?.length) {
-      throw new DependencyUnavailableError('sqs', `sqs refused ${res.Failed.length} of ${messages.length} messages; retry shortly`, new Error(`${res.Failed[0].Code}: ${res.Failed[0].Message ?? ''}`));
+    if (failed.length) {
+      throw new DependencyUnavailableError('sqs', `sqs refused ${failed.length} of ${messages.length} messages; retry shortly`, new Error(`${failed[0].Code}: ${failed[0].Message ?? ''}`));
     }
   } catch (e) {
     // Nothing half-submitted: records without a message would stay pending forever.

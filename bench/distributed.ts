@@ -3,11 +3,12 @@
  * N 4K tasks of [sharpen, edges] through the whole pipeline (HTTP submit → SQS FIFO →
  * worker processes → S3 + Redis) with 1, 2 and 3 workers, against the same work done by 1
  * and 2 plain processes with no pipeline at all ("bare": what the cores can do); and one
- * worker with WORKER_PREFETCH=false, to show what reading the next task ahead is worth, and
- * one with WORKER_SOURCE_CACHE_MB=0, to show what a distinct image per task would cost.
+ * worker with WORKER_PREFETCH=false, to show what reading the next task ahead is worth, one
+ * with WORKER_SOURCE_CACHE_MB=0, to show what a distinct image per task would cost, and one
+ * with WORKER_IMAGE_THREAD=true, to show what the image thread is worth.
  *
  * This machine is shared and noisy (the same run can be 20% slower a minute later), so the
- * seven configurations run round-robin, several rounds (every other one backwards), and each
+ * eight configurations run round-robin, several rounds (every other one backwards), and each
  * speed-up is the median of the per-round ratios: noise within a round hits both sides of a
  * ratio alike.
  * Starts its own isolated stack (embedded emulator, Redis prefix of its own).
@@ -46,6 +47,7 @@ interface Run {
 type Config = { name: string; kind: 'bare' | 'pipeline'; processes: number; env?: Record<string, string> };
 const NO_PREFETCH = 'pipeline, 1 worker, WORKER_PREFETCH=false';
 const NO_CACHE = 'pipeline, 1 worker, WORKER_SOURCE_CACHE_MB=0';
+const WITH_THREAD = 'pipeline, 1 worker, WORKER_IMAGE_THREAD=true';
 const CONFIGS: Config[] = [
   { name: 'bare, 1 process', kind: 'bare', processes: 1 },
   { name: 'bare, 2 processes', kind: 'bare', processes: 2 },
@@ -55,6 +57,8 @@ const CONFIGS: Config[] = [
   // Every task here is on the same image, which the worker keeps: without that, each task
   // downloads it, as with a distinct image per task.
   { name: NO_CACHE, kind: 'pipeline', processes: 1, env: { WORKER_SOURCE_CACHE_MB: '0' } },
+  // Images in a thread of the worker's own, its SQS, S3 and Redis calls beside them (opt-in).
+  { name: WITH_THREAD, kind: 'pipeline', processes: 1, env: { WORKER_IMAGE_THREAD: 'true' } },
   { name: 'pipeline, 2 workers', kind: 'pipeline', processes: 2 },
   { name: 'pipeline, 3 workers', kind: 'pipeline', processes: 3 },
 ];
@@ -228,6 +232,7 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   const overhead = ratio('pipeline, 1 worker', 'bare, 1 process');
   const overheadNoPrefetch = ratio(NO_PREFETCH, 'bare, 1 process');
   const overheadNoCache = ratio(NO_CACHE, 'bare, 1 process');
+  const overheadThread = ratio(WITH_THREAD, 'bare, 1 process');
   const two = ratio('pipeline, 1 worker', 'pipeline, 2 workers');
   const bare = ratio('bare, 1 process', 'bare, 2 processes');
   const oneWorker = runs.get('pipeline, 1 worker')!;
@@ -265,6 +270,7 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   console.log(
     `  Without the source cache (WORKER_SOURCE_CACHE_MB=0: every task downloads its image, as with a distinct image per task), same rounds: ${r1((overheadNoCache.median - 1) * 100)}% (per round: ${overheadNoCache.each}).`,
   );
+  console.log(`  With images in a thread of the worker's own (WORKER_IMAGE_THREAD=true), same rounds: ${r1((overheadThread.median - 1) * 100)}% (per round: ${overheadThread.each}).`);
   console.log(`2 workers vs 1: ${r2(two.median)}x (target ≥ 1.8x); 2 bare processes vs 1 on the same machine in the same rounds: ${r2(bare.median)}x.`);
   console.log(`The pipeline keeps ${r1((two.median / bare.median) * 100)}% of the scaling the cores themselves give.`);
 }

@@ -7,7 +7,7 @@
  * visibility timeout if the worker died. It also runs the dead-letter sweeper every
  * SWEEP_INTERVAL_S (lib/tasks/sweeper.ts).
  * It processes one image at a time, but overlaps the I/O around it: with
- * WORKER_IMAGE_THREAD=true (off by default: Node 20 only for now) images run in a thread of
+ * WORKER_IMAGE_THREAD=true (off by default) images run in a thread of
  * their own, so SQS, S3 and Redis calls never wait for pixels; the next message is taken, and
  * its image read (and, with the thread, queued there), while the current task runs
  * (WORKER_PREFETCH); and the next task starts while the previous result is still being

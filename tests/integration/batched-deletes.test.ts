@@ -5,22 +5,20 @@ import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, Rece
 import { closeClients } from '../../lib/core/clients';
 import { sleep } from '../../lib/core/time';
 import { BatchedDeletes } from '../../lib/worker/batched-deletes';
+import { recordCalls } from '../helpers/sdk-calls';
 import { stackClients } from '../helpers/shared-stack';
 
 const deps = stackClients();
 let queueUrl: string;
 
 /** Counts the client's DeleteMessageBatch calls. */
-function countBatches(sqs: SQSClient): { calls: number } {
-  const seen = { calls: 0 };
-  sqs.middlewareStack.add(
-    (next, context) => (args) => {
-      if (context.commandName === 'DeleteMessageBatchCommand') seen.calls++;
-      return next(args);
+function countBatches(sqs: SQSClient): { readonly calls: number } {
+  const calls = recordCalls(sqs, 'DeleteMessageBatchCommand');
+  return {
+    get calls() {
+      return calls.length;
     },
-    { step: 'initialize', name: `countBatches${Math.random()}` },
-  );
-  return seen;
+  };
 }
 
 async function inFlightAndVisible(): Promise<[number, number]> {

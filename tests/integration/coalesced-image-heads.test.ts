@@ -1,36 +1,24 @@
 // Concurrent HEADs of one source image (a burst of submissions of it) make one S3 call and
 // share its answer, a missing image included; a HEAD that starts after it settled asks again.
-import type { S3Client } from '@aws-sdk/client-s3';
 import { closeClients } from '../../lib/core/clients';
 import { NotFoundError } from '../../lib/core/errors';
 import { headImage } from '../../lib/images/source';
+import { recordCalls } from '../helpers/sdk-calls';
 import { stackClients } from '../helpers/shared-stack';
 
 const deps = stackClients();
 afterAll(() => closeClients(deps));
 
-function countHeads(s3: S3Client): { calls: number } {
-  const seen = { calls: 0 };
-  s3.middlewareStack.add(
-    (next, context) => (args) => {
-      if (context.commandName === 'HeadObjectCommand') seen.calls++;
-      return next(args);
-    },
-    { step: 'initialize', name: `countHeads${Math.random()}` },
-  );
-  return seen;
-}
-
 test('a burst of HEADs of one image is one call; the next HEAD after it is another', async () => {
-  const heads = countHeads(deps.s3);
+  const heads = recordCalls(deps.s3, 'HeadObjectCommand');
   const answers = await Promise.all(Array.from({ length: 16 }, () => headImage(deps, 'sample_4k.jpg')));
-  expect(heads.calls).toBe(1);
+  expect(heads).toHaveLength(1);
   expect(new Set(answers.map((a) => a.ETag)).size).toBe(1);
   expect(answers[0].ContentLength).toBeGreaterThan(1000);
 
   // Two images at once: one call each.
   await Promise.all([headImage(deps, 'sample_4k.jpg'), headImage(deps, 'misurina-sunset.jpg'), headImage(deps, 'misurina-sunset.jpg')]);
-  expect(heads.calls).toBe(3);
+  expect(heads).toHaveLength(3);
 });
 
 test('a missing image is a NotFoundError for every caller that shared the HEAD', async () => {

@@ -1,26 +1,14 @@
 // Submissions send their messages by group commit (lib/tasks/grouped-sends.ts): the first goes
 // at once, those that arrive while it is on the wire go together next, at most ten entries a
 // call, each submission told only about its own entries. Against the real emulator.
-import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { closeClients } from '../../lib/core/clients';
 import { sendGrouped } from '../../lib/tasks/grouped-sends';
+import { recordCalls } from '../helpers/sdk-calls';
 import { stackClients } from '../helpers/shared-stack';
 
 const deps = stackClients();
 let queueUrl: string;
-
-/** Records the number of entries in each SendMessageBatch call the client makes. */
-function recordBatches(sqs: SQSClient): number[] {
-  const sizes: number[] = [];
-  sqs.middlewareStack.add(
-    (next, context) => (args) => {
-      if (context.commandName === 'SendMessageBatchCommand') sizes.push((args.input as { Entries: unknown[] }).Entries.length);
-      return next(args);
-    },
-    { step: 'initialize', name: `recordBatches${Math.random()}` },
-  );
-  return sizes;
-}
 
 async function receiveAll(n: number): Promise<Message[]> {
   const got: Message[] = [];
@@ -44,13 +32,14 @@ afterAll(async () => {
 });
 
 test('concurrent submissions share calls of at most ten entries, the first alone, and every message arrives once', async () => {
-  const sizes = recordBatches(deps.sqs);
+  const calls = recordCalls<{ Entries: unknown[] }>(deps.sqs, 'SendMessageBatchCommand');
   // 12 submissions at once, of 1 to 4 messages: 29 messages.
   const counts = [1, 3, 1, 4, 2, 1, 4, 3, 1, 2, 4, 3];
   const refused = await Promise.all(counts.map((c, s) => sendGrouped(deps.sqs, queueUrl, entries(s, c))));
   expect(refused.every((r) => r.length === 0)).toBe(true);
 
   const total = counts.reduce((a, b) => a + b, 0);
+  const sizes = calls.map((c) => c.Entries.length);
   expect(sizes[0]).toBe(1);
   expect(sizes.reduce((a, b) => a + b, 0)).toBe(total);
   expect(Math.max(...sizes)).toBeLessThanOrEqual(10);

@@ -27,12 +27,11 @@ import type { FilterStep } from '../filters/request';
 import { taskResultKey } from '../images/keys';
 import { readImage, validateImageName } from '../images/source';
 import { SourceCache } from '../images/source-cache';
-import { recordFilterTimes } from '../observability/metrics-store';
 import { isMessageEtag, readTaskMessage, taskIdOf, validateTaskMessage } from '../tasks/message';
 import { onDelivery, OUTCOMES, taskUpdate, type Ending } from '../tasks/outcomes';
 import { lookupQueueUrl } from '../tasks/queues';
 import { claimTask, finishAttempt, type TaskMessage } from '../tasks/store';
-import { busyFlag, clearBusy, outcomeCounter, type WorkerIdentity } from './registry';
+import { busyFlag, outcomeCounter, type WorkerIdentity } from './registry';
 
 export type Disposition = 'done' | 'retry';
 
@@ -108,12 +107,12 @@ async function settle(deps: Clients, worker: WorkerIdentity, record: SQSRecord, 
     const fields = taskUpdate(ending, { attempts: claimed.attempt, maxReceiveCount: deps.config.aws.maxReceiveCount, workerId: worker.id });
     // The worker's counter goes with the outcome, in one script: a worker killed between two writes lost counts.
     const counter = rule.counter ? outcomeCounter(deps, worker.id, rule.counter, ending.outcome === 'completed' ? (fields.processing_ms ?? undefined) : undefined) : undefined;
-    const finished = await finishAttempt(deps, claimed.taskId, claimed.attempt, ending.outcome, fields, counter).catch((e) => {
+    // One script: the outcome, the worker idle again (unless already on its next task), the filter times.
+    const extras = { idle: { key: busyFlag(deps, worker.id), taskId: claimed.taskId }, filterTimes: fields.filter_ms ?? undefined };
+    await finishAttempt(deps, claimed.taskId, claimed.attempt, ending.outcome, fields, counter, extras).catch((e) => {
       recorded = false;
       log.error('task outcome not recorded; message left for redelivery', { worker: worker.id, task_id: claimed.taskId, outcome: ending.outcome, ...errorFields(e) });
-      return false;
     });
-    if (finished && ending.outcome === 'completed' && fields.filter_ms) await recordFilterTimes(deps, fields.filter_ms).catch(() => undefined);
   }
   if (rule.message === 'ack' && recorded) return 'done';
   await backOff(deps, record).catch(() => undefined);
@@ -290,6 +289,5 @@ async function consumeRecord(deps: Clients, worker: WorkerIdentity, record: SQSR
   }
   const ending = await attempt(deps, worker, msg, performance.now() - claimStart, hooks).catch((e): Ending => ({ outcome: 'error', error: (e as Error).message }));
   hooks.processed();
-  await clearBusy(deps, worker.id, msg.task_id).catch(() => undefined);
   return settle(deps, worker, record, { taskId: msg.task_id, attempt: claim.attempt }, ending);
 }

@@ -110,13 +110,6 @@ export function busyFlag(deps: Clients, id: string): string {
   return workerKey(deps, id);
 }
 
-/** Idle again, unless the worker has already moved on to another task (it stores one result while processing the next). */
-const CLEAR_BUSY = `if redis.call('HGET', KEYS[1], 'current_task') == ARGV[1] then redis.call('HSET', KEYS[1], 'status', 'idle', 'current_task', '') end return 1`;
-
-export async function clearBusy(deps: Clients, id: string, taskId: string): Promise<void> {
-  await dependency('redis', () => deps.redis.eval(CLEAR_BUSY, 1, workerKey(deps, id), taskId));
-}
-
 /** The worker's counter for an outcome, for finishAttempt to add with it. */
 export function outcomeCounter(deps: Clients, id: string, outcome: 'processed' | 'failed', processingMs?: number): AttemptCounter {
   return { key: workerKey(deps, id), field: outcome, processingMs };

@@ -1,9 +1,9 @@
 // A worker is marked busy by the claim itself (one Redis round trip), and stores one task's
 // result while it processes the next, so the end of the older task must not mark the worker
-// idle: the busy flag is cleared only by the task it names. Against real Redis.
+// idle: the finish clears the busy flag only if it names the task it finishes. Against real Redis.
 import type { Clients } from '../../lib/core/clients';
-import { claimTask } from '../../lib/tasks/store';
-import { busyFlag, clearBusy, listWorkers, registerWorker, resolveIdentity } from '../../lib/worker/registry';
+import { claimTask, finishAttempt } from '../../lib/tasks/store';
+import { busyFlag, listWorkers, registerWorker, resolveIdentity } from '../../lib/worker/registry';
 import { newTask as newTaskIn, withRedisPrefix } from '../helpers/redis-prefix';
 
 let deps: Clients;
@@ -16,6 +16,8 @@ withRedisPrefix(async (d) => {
 const view = async () => (await listWorkers(deps)).find((w) => w.id === worker.id)!;
 
 const newTask = () => newTaskIn(deps);
+/** The end of a task's attempt as a worker records it: the outcome, and idle again if still on that task. */
+const finish = (id: string, taskId: string, attempt = 1) => finishAttempt(deps, taskId, attempt, 'completed', { status: 'completed' }, undefined, { idle: { key: busyFlag(deps, id), taskId } });
 
 test('the older task finishing leaves the worker busy with the newer one; the newer one finishing makes it idle', async () => {
   const [a, b] = [await newTask(), await newTask()];
@@ -23,9 +25,18 @@ test('the older task finishing leaves the worker busy with the newer one; the ne
   expect(await view()).toMatchObject({ status: 'busy', current_task: a });
   // b starts while a's result is still being stored.
   expect((await claimTask(deps, b, worker.id, busyFlag(deps, worker.id))).state).toBe('claimed');
-  await clearBusy(deps, worker.id, a);
+  expect(await finish(worker.id, a)).toBe(true);
   expect(await view()).toMatchObject({ status: 'busy', current_task: b });
-  await clearBusy(deps, worker.id, b);
+  expect(await finish(worker.id, b)).toBe(true);
+  expect(await view()).toMatchObject({ status: 'idle', current_task: null });
+});
+
+test('an attempt that no longer owns its task still takes the worker off it', async () => {
+  const taskId = await newTask();
+  expect((await claimTask(deps, taskId, worker.id, busyFlag(deps, worker.id))).state).toBe('claimed');
+  // Another delivery claimed the task meanwhile (attempt 2): this attempt records nothing, but the worker is done with it.
+  expect((await claimTask(deps, taskId, 'worker-other')).state).toBe('claimed');
+  expect(await finish(worker.id, taskId, 1)).toBe(false);
   expect(await view()).toMatchObject({ status: 'idle', current_task: null });
 });
 
@@ -42,8 +53,10 @@ test('a claim does not create a record for a worker that has none', async () => 
   expect(await deps.redis.exists(key)).toBe(0);
 });
 
-test('clearing a worker whose record is gone does not recreate a partial record', async () => {
+test('finishing for a worker whose record is gone does not recreate a partial record', async () => {
   const key = deps.key('worker', 'gone-worker');
-  await clearBusy(deps, 'gone-worker', 'task-a');
+  const taskId = await newTask();
+  expect((await claimTask(deps, taskId, 'gone-worker')).state).toBe('claimed');
+  expect(await finish('gone-worker', taskId)).toBe(true);
   expect(await deps.redis.exists(key)).toBe(0);
 });

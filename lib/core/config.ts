@@ -203,8 +203,9 @@ export function loadConfig(env: Env = process.env) {
       /**
        * Local worker runner: process images in a thread of the worker's own
        * (lib/filters/image-thread.ts), so SQS, S3 and Redis calls run beside the next image
-       * instead of between two images. Off by default: under Node 22 the thread dies on its
-       * first sharp call (not yet understood); images then run on the JS thread, as on Lambda.
+       * instead of between two images. Off by default: it costs the worker more CPU per task and
+       * has not paid reliably on a 2-core machine (docs/benchmarks.md, sessions 13-14); images
+       * then run on the JS thread, as on Lambda.
        */
       imageThread: bool(env, 'WORKER_IMAGE_THREAD', false),
       /**

@@ -4,6 +4,7 @@
  * moment the previous one ends, without waiting for the main thread to hand it over.
  */
 import { parentPort } from 'node:worker_threads';
+import { bufferOver } from '../core/bytes';
 import { AppError, serializeAppError } from '../core/errors';
 import { loadOpenCv } from './opencv';
 import { processImage } from './pipeline';
@@ -19,8 +20,7 @@ async function handle(req: ImageThreadRequest): Promise<ImageThreadReply> {
       await loadOpenCv();
       return { id: req.id, ok: true };
     }
-    const input = Buffer.from(req.input.buffer, req.input.byteOffset, req.input.byteLength);
-    return { id: req.id, ok: true, result: await processImage(input, req.steps, req.limits) };
+    return { id: req.id, ok: true, result: await processImage(bufferOver(req.input), req.steps, req.limits) };
   } catch (e) {
     if (e instanceof AppError) return { id: req.id, ok: false, appError: serializeAppError(e) };
     return { id: req.id, ok: false, error: { name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) } };

@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { bufferOver } from '../core/bytes';
 import { FilterCrashedError, rebuildAppError, type SerializedAppError } from '../core/errors';
 import type { ProcessedImage, ProcessLimits } from './pipeline';
 import type { FilterStep } from './request';
@@ -49,11 +50,8 @@ export class ImageThread {
    */
   run(input: Buffer, steps: FilterStep[], limits: ProcessLimits, signal?: AbortSignal): Promise<ProcessedImage> {
     const id = this.nextId++;
-    const result = this.request({ type: 'run', id, input, steps, limits }).then((r) => {
-      const out = r!.output;
-      // A Uint8Array after the crossing; a Buffer over the same memory for the callers.
-      return { ...r!, output: Buffer.from(out.buffer, out.byteOffset, out.byteLength) };
-    });
+    // The output is a Uint8Array after the crossing; the callers get a Buffer over the same memory.
+    const result = this.request({ type: 'run', id, input, steps, limits }).then((r) => ({ ...r!, output: bufferOver(r!.output) }));
     signal?.addEventListener('abort', () => this.worker?.postMessage({ type: 'cancel', id }), { once: true });
     return result;
   }

@@ -1,17 +1,25 @@
 /** What one pool worker thread does with one task (see pool.ts). */
 import { threadId } from 'node:worker_threads';
+import { bufferOver } from '../core/bytes';
+import { AppError, serializeAppError, type SerializedAppError } from '../core/errors';
 import { loadOpenCv } from './opencv';
 import { processImage, type ProcessedImage, type ProcessLimits } from './pipeline';
 import type { FilterStep } from './request';
 
 export type PoolTask = { warmup: true } | { input: Uint8Array; steps: FilterStep[]; limits: ProcessLimits };
 
-export async function poolTask(task: PoolTask): Promise<ProcessedImage | { thread_id: number }> {
+/** A typed error crosses back as data (piscina would hand the caller a plain Error: a bad image would answer 500, not 422). */
+export type PoolTaskResult = ProcessedImage | { thread_id: number } | { appError: SerializedAppError };
+
+export async function poolTask(task: PoolTask): Promise<PoolTaskResult> {
   if ('warmup' in task) {
     await loadOpenCv();
     return { thread_id: threadId };
   }
-  // Buffers arrive in a worker as plain Uint8Arrays.
-  const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
-  return processImage(input, task.steps, task.limits);
+  try {
+    return await processImage(bufferOver(task.input), task.steps, task.limits);
+  } catch (e) {
+    if (e instanceof AppError) return { appError: serializeAppError(e) };
+    throw e;
+  }
 }

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { errorFields, log } from '../core/log';
+import { bufferOver } from '../core/bytes';
+import { rebuildAppError, type SerializedAppError } from '../core/errors';
 import type { ProcessedImage, ProcessLimits } from './pipeline';
 import type { FilterStep } from './request';
 
@@ -69,9 +71,9 @@ export async function filterPool(threads = poolSize(), entry: { filename: string
 
 export async function runInPool(input: Buffer, steps: FilterStep[], limits: ProcessLimits, threads?: number): Promise<ProcessedImage> {
   const { piscina } = await filterPool(threads || poolSize());
-  const result = (await piscina.run({ input, steps, limits })) as ProcessedImage;
-  // Buffers come back from a worker as Uint8Array.
-  return { ...result, output: Buffer.from(result.output.buffer, result.output.byteOffset, result.output.byteLength) };
+  const result = (await piscina.run({ input, steps, limits })) as ProcessedImage | { appError: SerializedAppError };
+  if ('appError' in result) throw rebuildAppError(result.appError);
+  return { ...result, output: bufferOver(result.output) };
 }
 
 export function poolInfo(): PoolInfo | null {

@@ -7,6 +7,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type HeadObj
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp from 'sharp';
 import type { Clients } from '../core/clients';
+import { bufferOver } from '../core/bytes';
 import { InFlight } from '../core/in-flight';
 import { dependency, httpStatus } from '../core/dependencies';
 import { ImageRejectedError, NotFoundError, ValidationError } from '../core/errors';
@@ -133,7 +134,7 @@ export async function readImage(
     }
     const body = await res.Body!.transformToByteArray();
     // A Buffer over the SDK's own array, not a copy of it (1.2 MB for the 4K sample, per task).
-    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const bytes = bufferOver(body);
     const contentType = res.ContentType || contentTypeFor(name);
     if (opts.cache && res.ETag) opts.cache.set(name, { etag: res.ETag, bytes, contentType });
     return { bytes, contentType, etag: res.ETag };

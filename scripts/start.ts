@@ -133,7 +133,7 @@ function startApi(cfg: Config, env: NodeJS.ProcessEnv): Service {
     'api',
     process.execPath,
     [sls, 'offline', 'start', '--stage', 'local', '--useInProcess', '--host', cfg.http.host, '--httpPort', String(cfg.http.port), '--lambdaPort', String(cfg.http.lambdaPort)],
-    { cwd: ROOT, env },
+    { cwd: ROOT, env: { ...env, SLS_LOG_LEVEL: cfg.local.serverlessLogLevel } },
   ));
 }
 

@@ -7,6 +7,7 @@ test('defaults make a working local configuration', () => {
   expect(c.redis).toMatchObject({ url: 'redis://127.0.0.1:6379', prefix: 'ip', autostart: true });
   expect(c.limits.maxSlowDelayS).toBe(25);
   expect(c.workers.prefetch).toBe(true);
+  expect(c.local.serverlessLogLevel).toBe('warning');
 });
 
 test('WORKER_PREFETCH=false turns the runner\'s read-ahead off', () => {
@@ -30,6 +31,7 @@ test.each([
   [{ WORKER_SOURCE_CACHE_MB: '-1' }, /WORKER_SOURCE_CACHE_MB must be an integer from 0 to 4096, got "-1"/],
   [{ MAX_SLOW_DELAY_S: '29' }, /MAX_SLOW_DELAY_S must be an integer from 0 to 28/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be debug, info, warn, error or silent/],
+  [{ SLS_LOG_LEVEL: 'verbose' }, /SLS_LOG_LEVEL must be error, warning, notice, info or debug, got "verbose"/],
 ])('%j is refused with a message naming the variable', (env, message) => {
   expect(() => loadConfig(env)).toThrow(ConfigError);
   expect(() => loadConfig(env)).toThrow(message);

@@ -263,8 +263,8 @@ export function loadConfig(env: Env = process.env) {
       /**
        * serverless-offline's own log level under `npm start`. Its notices are four lines per
        * request (two blank, the route, the Lambda duration) beside the API's own request line,
-       * each a write to the pipe npm start reads: ~1.5 ms of a request's CPU on the 2-core
-       * machines here. `notice` shows them again, with its route table at start-up.
+       * each a write to the pipe npm start reads, and npm start echoes each again. `notice`
+       * shows them, with its route table at start-up.
        */
       serverlessLogLevel: name(env, 'SLS_LOG_LEVEL', 'warning', /^(error|warning|notice|info|debug)$/, 'must be error, warning, notice, info or debug'),
     },

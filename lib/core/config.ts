@@ -264,7 +264,7 @@ export function loadConfig(env: Env = process.env) {
        * serverless-offline's own log level under `npm start`. Its notices are four lines per
        * request (two blank, the route, the Lambda duration) beside the API's own request line,
        * each a write to the pipe npm start reads, and npm start echoes each again. `notice`
-       * shows them, with its route table at start-up.
+       * shows them again (its route table at start-up shows at any level).
        */
       serverlessLogLevel: name(env, 'SLS_LOG_LEVEL', 'warning', /^(error|warning|notice|info|debug)$/, 'must be error, warning, notice, info or debug'),
     },

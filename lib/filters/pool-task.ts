@@ -8,10 +8,10 @@ import type { FilterStep } from './request';
 
 export type PoolTask = { warmup: true } | { input: Uint8Array; steps: FilterStep[]; limits: ProcessLimits };
 
-/** A typed error crosses back as data (piscina would hand the caller a plain Error: a bad image would answer 500, not 422). */
-export type PoolTaskResult = ProcessedImage | { thread_id: number } | { appError: SerializedAppError };
+/** An image's result, or its typed error as data (piscina would hand the caller a plain Error: a bad image would answer 500, not 422). */
+export type PoolImageResult = ProcessedImage | { appError: SerializedAppError };
 
-export async function poolTask(task: PoolTask): Promise<PoolTaskResult> {
+export async function poolTask(task: PoolTask): Promise<PoolImageResult | { thread_id: number }> {
   if ('warmup' in task) {
     await loadOpenCv();
     return { thread_id: threadId };

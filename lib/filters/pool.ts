@@ -9,8 +9,9 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import { errorFields, log } from '../core/log';
 import { bufferOver } from '../core/bytes';
-import { rebuildAppError, type SerializedAppError } from '../core/errors';
+import { rebuildAppError } from '../core/errors';
 import type { ProcessedImage, ProcessLimits } from './pipeline';
+import type { PoolImageResult } from './pool-task';
 import type { FilterStep } from './request';
 
 export interface PoolInfo {
@@ -71,7 +72,7 @@ export async function filterPool(threads = poolSize(), entry: { filename: string
 
 export async function runInPool(input: Buffer, steps: FilterStep[], limits: ProcessLimits, threads?: number): Promise<ProcessedImage> {
   const { piscina } = await filterPool(threads || poolSize());
-  const result = (await piscina.run({ input, steps, limits })) as ProcessedImage | { appError: SerializedAppError };
+  const result = (await piscina.run({ input, steps, limits })) as PoolImageResult;
   if ('appError' in result) throw rebuildAppError(result.appError);
   return { ...result, output: bufferOver(result.output) };
 }

@@ -10,7 +10,7 @@ import { waitFor } from '../../scripts/local/processes';
 const OFFLINE_ROUTE_LINE = /\[api\] GET \/api\/health\/? \(λ: /;
 const OFFLINE_DURATION_LINE = /\[api\].*\(λ: [^)]+\) RequestId: .* Duration: /;
 
-let stacks: RunningStack[] = [];
+const stacks: RunningStack[] = [];
 afterAll(() => Promise.all(stacks.map((s) => s.stop())));
 
 async function requestAndRead(stack: RunningStack): Promise<string> {

@@ -8,11 +8,21 @@ import { bufferOver } from '../core/bytes';
 import { AppError, serializeAppError } from '../core/errors';
 import { loadOpenCv } from './opencv';
 import { processImage } from './pipeline';
-import type { ImageThreadReply, ImageThreadRequest } from './image-thread';
+import type { ImageThreadControl, ImageThreadReply, ImageThreadRequest } from './image-thread';
 
 const port = parentPort!;
 const queue: ImageThreadRequest[] = [];
 let running = false;
+let closing = false;
+
+/** Ends this thread from inside, between two images: never inside a native codec call (see ImageThread.close). */
+function exitIfClosing(): void {
+  if (closing && !running) process.exit(0);
+}
+
+function cancel(req: ImageThreadRequest): void {
+  port.postMessage({ id: req.id, ok: false, cancelled: true } satisfies ImageThreadReply);
+}
 
 async function handle(req: ImageThreadRequest): Promise<ImageThreadReply> {
   try {
@@ -59,15 +69,19 @@ async function drain(): Promise<void> {
     await handleArrivals();
   }
   running = false;
+  exitIfClosing();
 }
 
-port.on('message', (msg: ImageThreadRequest | { type: 'cancel'; id: number }) => {
+port.on('message', (msg: ImageThreadRequest | ImageThreadControl) => {
+  if (msg.type === 'close') {
+    closing = true;
+    queue.splice(0).forEach(cancel);
+    exitIfClosing();
+    return;
+  }
   if (msg.type === 'cancel') {
     const i = queue.findIndex((q) => q.id === msg.id);
-    if (i >= 0) {
-      queue.splice(i, 1);
-      port.postMessage({ id: msg.id, ok: false, cancelled: true } satisfies ImageThreadReply);
-    }
+    if (i >= 0) cancel(queue.splice(i, 1)[0]);
     return;
   }
   queue.push(msg);

@@ -9,6 +9,7 @@
  * ImageRejectedError the consumer does not retry); a thread that dies fails what it held
  * with FilterCrashedError (retryable) and is replaced on the next run.
  */
+import { once } from 'node:events';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { bufferOver } from '../core/bytes';
@@ -17,6 +18,9 @@ import type { ProcessedImage, ProcessLimits } from './pipeline';
 import type { FilterStep } from './request';
 
 export type ImageThreadRequest = { type: 'warm'; id: number } | { type: 'run'; id: number; input: Uint8Array; steps: FilterStep[]; limits: ProcessLimits };
+
+/** Take a queued image back; or finish the running one, hand back the queued ones and end the thread. */
+export type ImageThreadControl = { type: 'cancel'; id: number } | { type: 'close' };
 
 export type ImageThreadReply =
   | { id: number; ok: true; result?: ProcessedImage }
@@ -31,6 +35,12 @@ export class ImageRunCancelled extends Error {
 }
 
 const ENTRY = path.join(__dirname, 'image-thread-worker.js');
+
+/**
+ * How long close() waits for the running image before stopping the thread by force: only a
+ * thread stuck in one image for this long is stopped inside it (see close()).
+ */
+const CLOSE_GRACE_MS = 60_000;
 
 export class ImageThread {
   private worker: Worker | undefined;
@@ -52,14 +62,26 @@ export class ImageThread {
     const id = this.nextId++;
     // The output is a Uint8Array after the crossing; the callers get a Buffer over the same memory.
     const result = this.request({ type: 'run', id, input, steps, limits }).then((r) => ({ ...r!, output: bufferOver(r!.output) }));
-    signal?.addEventListener('abort', () => this.worker?.postMessage({ type: 'cancel', id }), { once: true });
+    signal?.addEventListener('abort', () => this.worker?.postMessage({ type: 'cancel', id } satisfies ImageThreadControl), { once: true });
     return result;
   }
 
+  /**
+   * Ends the thread: the running image finishes and its caller gets it, queued ones reject
+   * with ImageRunCancelled, then the thread exits by itself. It is not terminated: a thread
+   * stopped inside a libjpeg-turbo call aborts the whole process (the addon throws a C++
+   * exception it cannot hand to a stopping thread: "terminate called after throwing an
+   * instance of 'Napi::Error'"). The next run() starts a new thread.
+   */
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
-    if (w) await w.terminate();
+    if (!w) return;
+    const exited = once(w, 'exit');
+    w.postMessage({ type: 'close' } satisfies ImageThreadControl);
+    const force = setTimeout(() => void w.terminate(), CLOSE_GRACE_MS);
+    await exited;
+    clearTimeout(force);
   }
 
   private request(req: ImageThreadRequest): Promise<ProcessedImage | undefined> {

@@ -23,7 +23,8 @@ export interface PoolInfo {
   completed_tasks: number;
 }
 
-let pool: { piscina: Piscina; info: PoolInfo; ready: Promise<void> } | undefined;
+/** `running`: the images handed to it and not yet back, which closePool waits for. */
+let pool: { piscina: Piscina; info: PoolInfo; ready: Promise<void>; running: Set<Promise<unknown>> } | undefined;
 
 export function poolSize(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
@@ -57,12 +58,13 @@ export async function filterPool(threads = poolSize(), entry: { filename: string
     });
     // A worker dying outside a task (e.g. out of memory) is emitted here; without a listener it would crash the API process.
     piscina.on('error', (e) => log.error('filter pool worker failed', { pool: info.id, ...errorFields(e) }));
-    const created = { piscina, info, ready };
+    const created = { piscina, info, ready, running: new Set<Promise<unknown>>() };
     pool = created;
     ready.catch((e) => {
       // Forget a pool that could not warm up, so the next request builds a new one instead of failing forever.
       log.error('filter pool warm-up failed', { pool: info.id, ...errorFields(e) });
       if (pool === created) pool = undefined;
+      // No image has run in it (callers wait for the warm-up), so stopping its threads at once is safe.
       void piscina.destroy().catch(() => undefined);
     });
   }
@@ -71,8 +73,10 @@ export async function filterPool(threads = poolSize(), entry: { filename: string
 }
 
 export async function runInPool(input: Buffer, steps: FilterStep[], limits: ProcessLimits, threads?: number): Promise<ProcessedImage> {
-  const { piscina } = await filterPool(threads || poolSize());
-  const result = (await piscina.run({ input, steps, limits })) as PoolImageResult;
+  const { piscina, running } = await filterPool(threads || poolSize());
+  const run = piscina.run({ input, steps, limits }) as Promise<PoolImageResult>;
+  running.add(run);
+  const result = await run.finally(() => running.delete(run));
   if ('appError' in result) throw rebuildAppError(result.appError);
   return { ...result, output: bufferOver(result.output) };
 }
@@ -85,7 +89,17 @@ export function markPoolRun(): void {
   if (pool) pool.info.runs++;
 }
 
+/**
+ * Lets the images in the pool finish, then stops its threads. A pool's threads are never
+ * stopped with an image in them: a thread stopped inside a libjpeg-turbo call aborts the
+ * whole process (see ImageThread.close). piscina's own close() is not used: it can stop a
+ * thread while another's task ends (it counts finished threads more than once).
+ */
 export async function closePool(): Promise<void> {
-  if (pool) await pool.piscina.destroy();
+  const closing = pool;
   pool = undefined;
+  if (!closing) return;
+  // Until none is left: a run that got the pool just before it closed is added a tick later.
+  while (closing.running.size) await Promise.allSettled([...closing.running]);
+  await closing.piscina.destroy();
 }

@@ -9,7 +9,6 @@
  * ImageRejectedError the consumer does not retry); a thread that dies fails what it held
  * with FilterCrashedError (retryable) and is replaced on the next run.
  */
-import { once } from 'node:events';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { bufferOver } from '../core/bytes';
@@ -77,7 +76,8 @@ export class ImageThread {
     const w = this.worker;
     this.worker = undefined;
     if (!w) return;
-    const exited = once(w, 'exit');
+    // Not events.once: that would reject on an 'error', and a thread that fails still exits.
+    const exited = new Promise((resolve) => w.once('exit', resolve));
     w.postMessage({ type: 'close' } satisfies ImageThreadControl);
     const force = setTimeout(() => void w.terminate(), CLOSE_GRACE_MS);
     await exited;

@@ -20,8 +20,6 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
 const id = process.argv[2] ?? process.env.WORKER_ID;
 if (id) process.env.WORKER_ID = id;
-// npm start prints a one-line note about Node 20; a worker need not repeat the SDK's ten lines.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { clients, closeClients } from '../lib/core/clients';
 import { config, ConfigError, loadConfig } from '../lib/core/config';

@@ -103,7 +103,7 @@ export function stackEnv(stack: StackInfo): Record<string, string> {
 export async function startWorker(stack: StackInfo, id: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const { child, output, exited } = spawnCollected(process.execPath, ['--import', 'tsx', WORKER, id], {
     cwd: ROOT,
-    env: { ...process.env, ...stackEnv(stack), ...IMAGE_PROCESS_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { ...process.env, ...stackEnv(stack), ...IMAGE_PROCESS_ENV, ...env },
     logFile: path.join(ARTIFACTS, `${path.basename(stack.logFile, '.log')}-${id}.log`),
   });
   await Promise.race([

@@ -29,7 +29,7 @@ import { ImageThread } from '../lib/filters/image-thread';
 import { loadOpenCv } from '../lib/filters/opencv';
 import { FILTERS } from '../lib/filters/registry';
 import { taskQueueUrl } from '../lib/tasks/queues';
-import { sweepDeadLetters } from '../lib/tasks/sweeper';
+import { sweepDeadLetters } from '../lib/worker/sweeper';
 import { taskIdOf } from '../lib/tasks/message';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { BatchedDeletes } from '../lib/worker/batched-deletes';

@@ -201,14 +201,6 @@ export function loadConfig(env: Env = process.env) {
        */
       prefetch: bool(env, 'WORKER_PREFETCH', true),
       /**
-       * Local worker runner: process images in a thread of the worker's own
-       * (lib/filters/image-thread.ts), so SQS, S3 and Redis calls run beside the next image
-       * instead of between two images. Off by default: it costs the worker more CPU per task and
-       * has not paid reliably on a 2-core machine (docs/benchmarks.md, sessions 13-14); images
-       * then run on the JS thread, as on Lambda.
-       */
-      imageThread: bool(env, 'WORKER_IMAGE_THREAD', false),
-      /**
        * MiB of recently read source images a worker keeps (lib/images/source-cache.ts); a task
        * on a kept image asks S3 only whether it changed. 0 turns it off.
        */

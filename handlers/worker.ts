@@ -3,6 +3,7 @@ import { config } from '../lib/core/config';
 import { resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 import { createWorkerHandler } from '../lib/worker/handler';
 import { sweepDeadLetters } from '../lib/worker/sweeper';
+import { enforceDeadlines } from '../lib/jobs/store';
 
 let identity: WorkerIdentity | undefined;
 
@@ -10,4 +11,7 @@ let identity: WorkerIdentity | undefined;
 export const consume = createWorkerHandler(readyClients, () => (identity ??= resolveIdentity(config().workers.id, config().workers.capabilities)));
 
 /** The scheduled `sweeper` function: on AWS no worker process lives between events to sweep. */
-export const sweep = async () => sweepDeadLetters(await readyClients());
+export const sweep = async () => {
+  const deps = await readyClients();
+  return { ...(await sweepDeadLetters(deps)), timed_out: await enforceDeadlines(deps) };
+};

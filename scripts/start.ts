@@ -17,6 +17,7 @@ import { ConfigError, loadConfig, type Config } from '../lib/core/config';
 import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
 import { unsupportedNode } from '../lib/core/node-version';
 import { readSecret } from '../lib/core/secrets';
+import { enforceDeadlines } from '../lib/jobs/store';
 import { provision } from './local/resources';
 import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startReaper, startService, stopService, waitFor, type Service } from './local/processes';
@@ -150,6 +151,21 @@ function parseWorkerList(raw: string): string[] {
     }
   }
   return [...new Set(ids)];
+}
+
+/** How often npm start times out jobs past their deadline (with no worker running, nothing else would). */
+const HOUSEKEEPING_MS = 1000;
+
+function startHousekeeping(cfg: Config): void {
+  const deps = createClients(cfg);
+  let busy = false;
+  setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void enforceDeadlines(deps)
+      .catch(() => undefined)
+      .finally(() => (busy = false));
+  }, HOUSEKEEPING_MS).unref();
 }
 
 async function shutdown(code: number, reason: string) {
@@ -312,6 +328,7 @@ async function main() {
       DISPATCH_MODE: cfg.dispatch.mode,
     },
   });
+  startHousekeeping(stackCfg);
   say(`stack state  ${stackStatePath(stateFile)}  (npm run worker -- <id> in another shell joins this stack)`);
   // Machine-readable line the test harness waits for.
   say(`ready ${url}`);

@@ -183,7 +183,18 @@ function heapEncoder(limits: ProcessLimits): ((view: RawImage) => Buffer) | unde
  * either end shares the decode or encode pipeline, so a single sharp filter costs what
  * the plain sharp call does.
  */
-export async function processImage(input: Buffer, steps: FilterStep[], limits: ProcessLimits = DEFAULT_LIMITS): Promise<ProcessedImage> {
+/** processImage stopped at a filter boundary because its signal was aborted (a cancel, a deadline). */
+export class StepsAbortedError extends Error {
+  constructor(readonly reason: unknown) {
+    super('stopped at a filter boundary');
+  }
+}
+
+/**
+ * `signal`: checked between steps (a run of OpenCV steps is one step here, done in one trip
+ * into the WASM heap); once aborted, the next step does not start.
+ */
+export async function processImage(input: Buffer, steps: FilterStep[], limits: ProcessLimits = DEFAULT_LIMITS, signal?: AbortSignal): Promise<ProcessedImage> {
   const start = performance.now();
   let img: RawImage | undefined;
   let decodeMs = 0;
@@ -192,6 +203,7 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
   const filters: StepTiming[] = [];
 
   for (let i = 0; i < steps.length; i++) {
+    if (i > 0 && signal?.aborted) throw new StepsAbortedError(signal.reason);
     const step = steps[i];
     const def = FILTERS[step.name];
     const last = i === steps.length - 1;

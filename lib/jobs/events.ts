@@ -10,6 +10,7 @@
  */
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
+import { JOB_LUA } from './lua';
 
 export type JobEventType =
   | 'job.created'
@@ -47,28 +48,14 @@ export const jobDeliveriesKey = (deps: Clients, jobId: string) => deps.key('job'
 /** Jobs with webhook events to deliver, scored by when the next delivery is due (ms since epoch). */
 export const webhookDueKey = (deps: Clients) => deps.key('webhooks', 'due');
 
-/**
- * Appends one event (seq assigned here) and, when the job has a notify_url, marks its webhook
- * due now unless an earlier time is already set. Keys expire with the job (TASK_TTL_S).
- */
-const APPEND = `
-local seq = redis.call('LLEN', KEYS[1]) + 1
-local event = cjson.decode(ARGV[1])
-event['seq'] = seq
-redis.call('RPUSH', KEYS[1], cjson.encode(event))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
-if redis.call('HGET', KEYS[2], 'notify_url') then
-  local due = redis.call('ZSCORE', KEYS[3], ARGV[4])
-  if not due or tonumber(due) > tonumber(ARGV[3]) then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4]) end
-end
-return seq
+/** Appends one event (seq assigned by the log), the way the task scripts do (lib/jobs/lua.ts). */
+const APPEND = `${JOB_LUA}
+return append_event(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], cjson.decode(ARGV[5]))
 `;
 
 export async function appendJobEvent(deps: Clients, event: NewJobEvent): Promise<number> {
   const body = JSON.stringify({ ...event, at: event.at ?? new Date().toISOString() });
-  const seq = await dependency('redis', () =>
-    deps.redis.eval(APPEND, 3, jobEventsKey(deps, event.job_id), jobKey(deps, event.job_id), webhookDueKey(deps), body, String(deps.config.taskTtlS), String(Date.now()), event.job_id),
-  );
+  const seq = await dependency('redis', () => deps.redis.eval(APPEND, 0, deps.config.redis.prefix, String(deps.config.taskTtlS), String(Date.now()), event.job_id, body));
   return Number(seq);
 }
 
@@ -76,4 +63,11 @@ export async function appendJobEvent(deps: Clients, event: NewJobEvent): Promise
 export async function readJobEvents(deps: Clients, jobId: string, after: number, limit: number): Promise<JobEvent[]> {
   const raw = await dependency('redis', () => deps.redis.lrange(jobEventsKey(deps, jobId), after, after + limit - 1));
   return raw.map((r) => JSON.parse(r) as JobEvent);
+}
+
+export const EVENTS_PAGE_MAX = 500;
+
+/** Whether an event ends its job's log: the job's terminal event. */
+export function isTerminalJobEvent(e: JobEvent): boolean {
+  return e.type.startsWith('job.') && e.type !== 'job.created' && e.type !== 'job.running';
 }

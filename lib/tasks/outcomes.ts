@@ -6,7 +6,7 @@
  */
 import type { FailureType, TaskRecord, TaskStatus } from './store';
 
-export type Outcome = 'completed' | 'invalid' | 'rejected' | 'capability_mismatch' | 'error' | 'dead_lettered' | 'worker_lost';
+export type Outcome = 'completed' | 'invalid' | 'rejected' | 'capability_mismatch' | 'error' | 'dead_lettered' | 'worker_lost' | 'cancelled' | 'timed_out';
 
 export interface OutcomeContext {
   attempts: number;
@@ -65,6 +65,10 @@ export const OUTCOMES: Record<Outcome, OutcomeRule> = {
     counter: null,
     explanation: (c) => `No delivery of the task succeeded (${c.maxReceiveCount} allowed); its message is in the dead-letter queue`,
   },
+  // Stopped at a filter boundary: a cancel was asked while it ran (no result is written).
+  cancelled: { status: 'cancelled', failure_type: null, failure_reason: null, message: 'ack', counter: null, explanation: null },
+  // Abandoned at a filter boundary: the job's deadline passed while it ran.
+  timed_out: { status: 'timed_out', failure_type: null, failure_reason: null, message: 'ack', counter: null, explanation: null },
   // Found by the sweeper: the message is dead-lettered while the task still reads processing.
   worker_lost: {
     status: 'failed',
@@ -98,6 +102,7 @@ export function taskUpdate(ending: Ending, c: OutcomeContext): Partial<TaskRecor
   const rule = OUTCOMES[ending.outcome];
   const transient = ending.outcome === 'error' || ending.outcome === 'dead_lettered';
   if (rule.status === 'pending') return { status: 'pending', last_error: ending.error ?? null };
+  if (rule.status === 'cancelled' || rule.status === 'timed_out') return { status: rule.status, finished_at: new Date().toISOString(), explanation: ending.error ?? null, ...ending.fields };
   return {
     status: rule.status,
     finished_at: new Date().toISOString(),

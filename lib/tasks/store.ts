@@ -7,6 +7,7 @@ import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { bucketIndex } from '../core/histogram';
 import type { FilterStep } from '../filters/request';
+import { CREATE_JOB, JOB_LUA, TASK_STATUSES } from '../jobs/lua';
 
 /**
  * Per-filter time histograms (lib/core/histogram.ts buckets) that every worker adds to in the
@@ -15,7 +16,7 @@ import type { FilterStep } from '../filters/request';
 export const filterTimesKey = (deps: Clients, filter: string) => deps.key('metrics', 'filter_ms', filter);
 export const filterNamesKey = (deps: Clients) => deps.key('metrics', 'filters');
 
-export type TaskStatus = 'pending' | 'processing' | 'completed' | 'failed';
+export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type FailureType = 'job_failure' | 'worker_failure';
 
 export interface TaskMessage {
@@ -33,6 +34,8 @@ export interface TaskMessage {
    * send-back): those read the image as it is then.
    */
   image_etag?: string;
+  /** The job's deadline (ISO 8601): a task not finished by then is timed_out, never started or abandoned at a filter boundary. */
+  deadline_at?: string;
 }
 
 export interface AttemptRecord {
@@ -72,6 +75,9 @@ export interface TaskRecord {
   route: string | null;
   /** When the dead-letter sweeper sent the task back (at most once): deliveries of it had never become attempts. */
   sent_again_at: string | null;
+  deadline_at: string | null;
+  /** '1' once a cancel was asked while the task was processing: its worker stops at the next filter boundary. */
+  cancel_requested: string | null;
 }
 
 /**
@@ -83,7 +89,7 @@ const FIELD_KINDS = {
   started_at: 'text', finished_at: 'text', attempts: 'number', worker_id: 'text', attempt_history: 'json', queue_wait_ms: 'number',
   processing_ms: 'number', filter_ms: 'json', timings: 'json', result_key: 'text', width: 'number', height: 'number', bytes: 'number',
   error: 'text', failure_type: 'text', failure_reason: 'text', explanation: 'text', last_error: 'text', route: 'text',
-  sent_again_at: 'text',
+  sent_again_at: 'text', deadline_at: 'text', cancel_requested: 'text',
 } as const satisfies Record<keyof TaskRecord, 'text' | 'number' | 'json'>;
 
 export type TaskField = keyof TaskRecord;
@@ -113,6 +119,12 @@ export const outcomesKey = (deps: Clients) => deps.key('tasks', 'outcomes');
 /** Tasks are kept TASK_TTL_S; the index is trimmed to the newest entries. */
 const INDEX_MAX = 10_000;
 
+/** What every status-changing script needs to keep the task's job in step (lib/jobs/lua.ts): prefix, ttl, now (ISO), now (ms). */
+export function jobScriptArgs(deps: Clients): [string, string, string, string] {
+  const now = Date.now();
+  return [deps.config.redis.prefix, String(deps.config.taskTtlS), new Date(now).toISOString(), String(now)];
+}
+
 function encode(fields: Partial<TaskRecord>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) {
@@ -134,7 +146,18 @@ function decode(hash: Record<string, string>): TaskRecord {
   return rec as unknown as TaskRecord;
 }
 
-export async function createTasks(deps: Clients, messages: TaskMessage[]): Promise<void> {
+/** A submission's job (lib/jobs/store.ts): its id is the tasks' batch_id. */
+export interface NewJob {
+  jobId: string;
+  deadlineAt?: string;
+  notifyUrl?: string;
+}
+
+/** Jobs kept in the index at most (they also leave it after TASK_TTL_S). */
+export const JOB_INDEX_MAX = 10_000;
+
+/** Records the tasks, pending, and with `job` their job, in one transaction: a job never exists without its tasks. */
+export async function createTasks(deps: Clients, messages: TaskMessage[], job?: NewJob): Promise<void> {
   await dependency('redis', async () => {
     const m = deps.redis.multi();
     for (const msg of messages) {
@@ -150,11 +173,20 @@ export async function createTasks(deps: Clients, messages: TaskMessage[]): Promi
         attempts: 0,
         attempt_history: [],
         route: msg.route ?? null,
+        deadline_at: msg.deadline_at ?? null,
       };
       m.hset(taskKey(deps, msg.task_id), encode(rec)).expire(taskKey(deps, msg.task_id), deps.config.taskTtlS).zadd(indexKey(deps), msg.queued_at, msg.task_id);
     }
     m.zremrangebyrank(indexKey(deps), 0, -INDEX_MAX - 1);
-    await m.exec();
+    if (job) {
+      const [prefix, ttl, now, nowMs] = jobScriptArgs(deps);
+      const filters = JSON.stringify(messages[0]?.steps.map((st) => st.name) ?? []);
+      const deadlineMs = job.deadlineAt ? String(Date.parse(job.deadlineAt)) : '';
+      m.eval(CREATE_JOB, 0, prefix, ttl, now, nowMs, job.jobId, String(messages.length), job.deadlineAt ?? '', deadlineMs, job.notifyUrl ?? '', filters, String(JOB_INDEX_MAX), ...messages.map((msg) => msg.task_id));
+    }
+    const replies = await m.exec();
+    const failed = replies?.find(([e]) => e);
+    if (failed) throw failed[0];
   });
 }
 
@@ -185,19 +217,32 @@ export async function recentTaskIds(deps: Clients, limit: number): Promise<strin
 // Claims a delivery: refuses tasks already finished, else records the attempt, and marks the
 // worker busy with it when its record exists (in the same round trip: the claim is on the path
 // between one image and the next).
+// A task cancelled while it waited, or past its job's deadline, is ended here instead of run.
 // KEYS[1] task hash, KEYS[2] (optional) the worker's hash; ARGV[1] worker id, ARGV[2]
-// started_at (ISO time), ARGV[3] task id.
+// started_at (ISO time), ARGV[3] task id, then the job arguments (prefix, ttl, now ms).
 // Returns {state, attempts}: state 'claimed', or the finished status, or 'missing'.
-const CLAIM = `
+const CLAIM = `${JOB_LUA}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', 0} end
-if status == 'completed' or status == 'failed' then return {status, tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')} end
+local job_id = redis.call('HGET', KEYS[1], 'batch_id')
+if task_terminal(status) then return {status, tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')} end
+local ended = nil
+if redis.call('HGET', KEYS[1], 'cancel_requested') == '1' then ended = 'cancelled' end
+local deadline = redis.call('HGET', KEYS[1], 'deadline_at')
+if not ended and deadline and deadline ~= '' and ARGV[2] > deadline then ended = 'timed_out' end
+if ended then
+  local why = ended == 'cancelled' and 'Cancelled before it started' or ('The job deadline (' .. deadline .. ') passed before the task ran')
+  redis.call('HSET', KEYS[1], 'status', ended, 'finished_at', ARGV[2], 'explanation', why)
+  job_task_changed(ARGV[4], tonumber(ARGV[5]), ARGV[2], ARGV[6], job_id, ARGV[3], status, ended)
+  return {ended, tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')}
+end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local history = cjson.decode(redis.call('HGET', KEYS[1], 'attempt_history') or '[]')
 if type(history) ~= 'table' then history = {} end
 table.insert(history, {attempt = attempts, worker_id = ARGV[1], started_at = ARGV[2]})
 redis.call('HSET', KEYS[1], 'status', 'processing', 'worker_id', ARGV[1], 'started_at', ARGV[2], 'attempt_history', cjson.encode(history))
 if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'status', 'busy', 'current_task', ARGV[3]) end
+job_task_changed(ARGV[4], tonumber(ARGV[5]), ARGV[2], ARGV[6], job_id, ARGV[3], status, 'processing', {worker_id = ARGV[1], attempt = attempts})
 return {'claimed', attempts}
 `;
 
@@ -207,10 +252,12 @@ return {'claimed', attempts}
 // attempt, ARGV[2] outcome, ARGV[3] the worker's counter field ('' for none), ARGV[4] ms to add
 // to its processing_ms_sum ('' for none), ARGV[5] the task the worker goes idle after ('' for
 // none), ARGV[6] the number of filter samples n, then n (name, bucket, ms) triples, then
-// field/value pairs. The worker goes idle whether or not this attempt still owns the task,
+// field/value pairs, then the job arguments (prefix, ttl, now ISO, now ms) as the last four.
+// The worker goes idle whether or not this attempt still owns the task,
 // but only if that task is still its current one (it may already be on the next).
-const FINISH = `
+const FINISH = `${JOB_LUA}
 local n = tonumber(ARGV[6])
+local jobArgs = #ARGV - 3
 local worker = KEYS[4 + n]
 if worker and ARGV[5] ~= '' and redis.call('HGET', worker, 'current_task') == ARGV[5] then
   redis.call('HSET', worker, 'status', 'idle', 'current_task', '')
@@ -223,12 +270,15 @@ if worker and ARGV[3] ~= '' then
   if ARGV[4] ~= '' then redis.call('HINCRBYFLOAT', worker, 'processing_ms_sum', ARGV[4]) end
 end
 local fields = {}
-for i = 7 + 3 * n, #ARGV do table.insert(fields, ARGV[i]) end
+for i = 7 + 3 * n, jobArgs - 1 do table.insert(fields, ARGV[i]) end
 redis.call('HSET', KEYS[1], unpack(fields))
 local history = cjson.decode(redis.call('HGET', KEYS[1], 'attempt_history') or '[]')
 if type(history) == 'table' and #history > 0 then history[#history]['outcome'] = ARGV[2] end
 redis.call('HSET', KEYS[1], 'attempt_history', cjson.encode(history))
 local newStatus = redis.call('HGET', KEYS[1], 'status')
+local extra = nil
+if newStatus == 'failed' then extra = {failure_type = redis.call('HGET', KEYS[1], 'failure_type'), failure_reason = redis.call('HGET', KEYS[1], 'failure_reason')} end
+job_task_changed(ARGV[jobArgs], tonumber(ARGV[jobArgs + 1]), ARGV[jobArgs + 2], ARGV[jobArgs + 3], redis.call('HGET', KEYS[1], 'batch_id'), redis.call('HGET', KEYS[1], 'task_id'), status, newStatus, extra)
 if newStatus == 'completed' or newStatus == 'failed' then
   redis.call('HINCRBY', KEYS[2], newStatus, 1)
   local ft = redis.call('HGET', KEYS[1], 'failure_type')
@@ -253,22 +303,25 @@ return 1
 
 // Sends a dead-lettered task back once (lib/tasks/sweeper.ts): only a task still 'processing'
 // by the attempt its dead worker was on, and never twice, goes back to pending with that
-// attempt recorded as worker_lost. KEYS[1] task hash; ARGV[1] attempt, ARGV[2] note, ARGV[3] now.
-const SEND_AGAIN = `
+// attempt recorded as worker_lost. KEYS[1] task hash; ARGV[1] attempt, ARGV[2] note, ARGV[3] now, then the job arguments.
+const SEND_AGAIN = `${JOB_LUA}
 local h = redis.call('HMGET', KEYS[1], 'status', 'attempts', 'sent_again_at')
 if h[1] ~= 'processing' or tonumber(h[2] or '0') ~= tonumber(ARGV[1]) or (h[3] and h[3] ~= '') then return 0 end
 local history = cjson.decode(redis.call('HGET', KEYS[1], 'attempt_history') or '[]')
 if type(history) == 'table' and #history > 0 then history[#history]['outcome'] = 'worker_lost' end
 redis.call('HSET', KEYS[1], 'status', 'pending', 'sent_again_at', ARGV[3], 'last_error', ARGV[2], 'attempt_history', cjson.encode(history))
+job_task_changed(ARGV[4], tonumber(ARGV[5]), ARGV[3], ARGV[6], redis.call('HGET', KEYS[1], 'batch_id'), redis.call('HGET', KEYS[1], 'task_id'), 'processing', 'pending')
 return 1
 `;
 
 // Puts a task back to pending (a redrive, or a result lost with the emulator), undoing its
 // outcome in the counters. KEYS[1] task hash, KEYS[2] outcome counters; ARGV[1] note,
-// ARGV[2] '1' to requeue a completed task too. Returns the previous status.
-const REQUEUE = `
+// ARGV[2] '1' to requeue a completed task too, then the job arguments. Returns the previous
+// status. A cancelled or timed-out task stays as it is: nobody wants it any more.
+const REQUEUE = `${JOB_LUA}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
+if status == 'cancelled' or status == 'timed_out' then return status end
 if status == 'completed' then
   if ARGV[2] ~= '1' then return status end
   redis.call('HINCRBY', KEYS[2], 'completed', -1)
@@ -285,17 +338,19 @@ if status == 'failed' then
   if ft and ft ~= '' then redis.call('HINCRBY', KEYS[2], 'failed:' .. ft, -1) end
 end
 redis.call('HSET', KEYS[1], 'status', 'pending', 'failure_type', '', 'failure_reason', '', 'error', '', 'explanation', '', 'finished_at', '', 'last_error', ARGV[1])
+job_task_changed(ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], redis.call('HGET', KEYS[1], 'batch_id'), redis.call('HGET', KEYS[1], 'task_id'), status, 'pending')
 return status
 `;
 
 /** Returns the task to pending; a completed one only with `includeCompleted`. */
 export async function requeueTask(deps: Clients, id: string, note: string, includeCompleted = false): Promise<string> {
-  return (await dependency('redis', () => deps.redis.eval(REQUEUE, 2, taskKey(deps, id), outcomesKey(deps), note, includeCompleted ? '1' : '0'))) as string;
+  return (await dependency('redis', () => deps.redis.eval(REQUEUE, 2, taskKey(deps, id), outcomesKey(deps), note, includeCompleted ? '1' : '0', ...jobScriptArgs(deps)))) as string;
 }
 
 /** Puts a dead-lettered task back to pending for one more delivery; false if it was not still on `attempt`, or was sent back before. */
 export async function markSentAgain(deps: Clients, id: string, attempt: number, note: string): Promise<boolean> {
-  return (await dependency('redis', () => deps.redis.eval(SEND_AGAIN, 1, taskKey(deps, id), String(attempt), note, new Date().toISOString()))) === 1;
+  const [prefix, ttl, now, nowMs] = jobScriptArgs(deps);
+  return (await dependency('redis', () => deps.redis.eval(SEND_AGAIN, 1, taskKey(deps, id), String(attempt), note, now, prefix, ttl, nowMs))) === 1;
 }
 
 /** Every task id still in the index (newest last). */
@@ -315,12 +370,13 @@ export function messageOf(task: TaskRecord): TaskMessage {
   };
 }
 
-export type ClaimResult = { state: 'claimed'; attempt: number } | { state: 'completed' | 'failed' | 'missing'; attempt: number };
+export type ClaimResult = { state: 'claimed'; attempt: number } | { state: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'missing'; attempt: number };
 
 /** Claims the task for `workerId`; with `busyKey` (the worker's hash) the worker is marked busy with it too. */
 export async function claimTask(deps: Clients, id: string, workerId: string, busyKey?: string): Promise<ClaimResult> {
   const keys = [taskKey(deps, id), ...(busyKey ? [busyKey] : [])];
-  const [state, attempt] = (await dependency('redis', () => deps.redis.eval(CLAIM, keys.length, ...keys, workerId, new Date().toISOString(), id))) as [string, number];
+  const [prefix, ttl, now, nowMs] = jobScriptArgs(deps);
+  const [state, attempt] = (await dependency('redis', () => deps.redis.eval(CLAIM, keys.length, ...keys, workerId, now, id, prefix, ttl, nowMs))) as [string, number];
   return { state: state as ClaimResult['state'], attempt: Number(attempt) };
 }
 
@@ -362,6 +418,7 @@ export async function finishAttempt(deps: Clients, id: string, attempt: number, 
     String(samples.length),
     ...samples.flatMap((f) => [f.name, String(bucketIndex(f.ms)), String(f.ms)]),
     ...flat,
+    ...jobScriptArgs(deps),
   ];
   const r = await dependency('redis', () => deps.redis.eval(FINISH, keys.length, ...keys, ...args));
   return r === 1;

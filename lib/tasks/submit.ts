@@ -10,7 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { DependencyUnavailableError } from '../core/errors';
+import { DependencyUnavailableError, ValidationError } from '../core/errors';
+import { mapLimit } from '../core/concurrency';
+import { deleteJob, jobUrl } from '../jobs/store';
 import { parseFilterSteps } from '../filters/request';
 import { rejectUnknownFields } from '../core/validate';
 import { DEFAULT_IMAGE, headImage, validateImageList } from '../images/source';
@@ -20,9 +22,13 @@ import { isMessageEtag } from './message';
 import { createTasks, deleteTasks, type TaskMessage } from './store';
 import { sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
 
-/** One SendMessageBatch's worth: a submission's messages always go in one call. */
-export const MAX_TASKS_PER_SUBMISSION = SEND_BATCH_MAX;
-const ALLOWED = ['filters', 'filter_params', 'images'];
+/** Images one submission (one job) may name; its messages go in batches of SEND_BATCH_MAX. */
+export const MAX_TASKS_PER_SUBMISSION = 1000;
+/** A job's deadline: seconds from submission. */
+export const DEADLINE_S = { min: 1, max: 86_400 };
+/** Concurrent S3 HEADs and SQS batches of one submission. */
+const SUBMIT_CONCURRENCY = 16;
+const ALLOWED = ['filters', 'filter_params', 'images', 'deadline_s'];
 
 /**
  * Sends a task's message again (a DLQ redrive, or recovery after the emulator forgot it) to
@@ -42,49 +48,78 @@ export function parseDistributedRequest(body: Record<string, unknown>) {
   if (body.images !== undefined) {
     images = validateImageList(body.images, MAX_TASKS_PER_SUBMISSION, 'one task each');
   }
-  return { steps, images };
+  let deadlineS: number | undefined;
+  if (body.deadline_s !== undefined) {
+    const d = body.deadline_s;
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < DEADLINE_S.min || d > DEADLINE_S.max) {
+      throw new ValidationError(`deadline_s must be an integer from ${DEADLINE_S.min} to ${DEADLINE_S.max} (seconds); got ${JSON.stringify(d)?.slice(0, 40)}`, { field: 'deadline_s' });
+    }
+    deadlineS = d;
+  }
+  return { steps, images, deadlineS };
 }
 
 export type DistributedRequest = ReturnType<typeof parseDistributedRequest>;
 
-export async function submitDistributed(deps: Clients, { steps, images }: DistributedRequest) {
+export async function submitDistributed(deps: Clients, { steps, images, deadlineS }: DistributedRequest) {
   // Unknown images are refused now, not discovered by a worker later; the ETag each has now
   // goes with its tasks.
   const names = [...new Set(images)];
-  const heads = await Promise.all(names.map((name) => headImage(deps, name)));
+  const heads = await mapLimit(names, SUBMIT_CONCURRENCY, (name) => headImage(deps, name));
   const etags = new Map(names.map((name, i) => [name, heads[i].ETag]));
   const route = deps.config.dispatch.mode === 'capability' ? routeFor(steps.map((st) => st.name)) : undefined;
   const queueUrl = route ? await routeQueueUrl(deps, route) : await taskQueueUrl(deps);
   const batchId = randomUUID();
   const now = Date.now();
+  const deadlineAt = deadlineS === undefined ? undefined : new Date(now + deadlineS * 1000).toISOString();
   const messages: TaskMessage[] = images.map((image) => {
     const etag = etags.get(image);
     // Only an ETag the worker's validation accepts: any other would fail the task as invalid.
-    return { task_id: randomUUID(), batch_id: batchId, image, steps, queued_at: now, ...(route ? { route: route.name } : {}), ...(isMessageEtag(etag) ? { image_etag: etag } : {}) };
+    return {
+      task_id: randomUUID(),
+      batch_id: batchId,
+      image,
+      steps,
+      queued_at: now,
+      ...(route ? { route: route.name } : {}),
+      ...(isMessageEtag(etag) ? { image_etag: etag } : {}),
+      ...(deadlineAt ? { deadline_at: deadlineAt } : {}),
+    };
   });
-  await createTasks(deps, messages);
+  await createTasks(deps, messages, { jobId: batchId, deadlineAt });
   try {
-    const failed = await dependency('sqs', () =>
-      sendGrouped(
-        deps.sqs,
-        queueUrl,
-        messages.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m), MessageGroupId: m.task_id, MessageDeduplicationId: m.task_id })),
-      ),
-    );
+    const chunks: TaskMessage[][] = [];
+    for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) chunks.push(messages.slice(i, i + SEND_BATCH_MAX));
+    const failed = (
+      await mapLimit(chunks, SUBMIT_CONCURRENCY, (chunk) =>
+        dependency('sqs', () =>
+          sendGrouped(
+            deps.sqs,
+            queueUrl,
+            chunk.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m), MessageGroupId: m.task_id, MessageDeduplicationId: m.task_id })),
+          ),
+        ),
+      )
+    ).flat();
     // A partial refusal is SQS failing, not the request: a 503 the client may retry.
     if (failed.length) {
       throw new DependencyUnavailableError('sqs', `sqs refused ${failed.length} of ${messages.length} messages; retry shortly`, new Error(`${failed[0].Code}: ${failed[0].Message ?? ''}`));
     }
   } catch (e) {
-    // Nothing half-submitted: records without a message would stay pending forever.
+    // Nothing half-submitted: records without a message would stay pending forever, and a
+    // message already sent finds no task and is acknowledged unprocessed.
     await deleteTasks(deps, messages.map((m) => m.task_id)).catch(() => undefined);
+    await deleteJob(deps, batchId).catch(() => undefined);
     throw e;
   }
   const ids = messages.map((m) => m.task_id);
   return {
     task_id: ids[0],
     task_ids: ids,
+    job_id: batchId,
+    job_url: jobUrl(batchId),
     batch_id: batchId,
+    ...(deadlineAt ? { deadline_at: deadlineAt } : {}),
     status: 'pending',
     dispatch: deps.config.dispatch.mode,
     ...(route ? { route: route.name } : {}),

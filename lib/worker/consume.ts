@@ -18,13 +18,13 @@ import { dependency } from '../core/dependencies';
 import { AppError } from '../core/errors';
 import { errorFields, log } from '../core/log';
 import { round } from '../core/numbers';
-import { processImage, processLimits } from '../filters/pipeline';
+import { processImage, processLimits, StepsAbortedError } from '../filters/pipeline';
 import { taskResultKey } from '../images/keys';
 import { readImage } from '../images/source';
 import { SourceCache } from '../images/source-cache';
 import { onDelivery, OUTCOMES, taskUpdate, type Ending } from '../tasks/outcomes';
 import { lookupQueueUrl } from '../tasks/queues';
-import { claimTask, finishAttempt } from '../tasks/store';
+import { claimTask, finishAttempt, taskKey } from '../tasks/store';
 import { busyFlag, outcomeCounter, type WorkerIdentity } from './registry';
 import { preparedTaskId, type Delivery, type PreparedTask } from './task';
 
@@ -115,6 +115,28 @@ export function readAhead(deps: Clients, task: PreparedTask): void {
   task.input.catch(() => undefined);
 }
 
+/** How often a running task looks for a cancel asked while it runs (one HGET). */
+const CANCEL_CHECK_MS = 250;
+
+/**
+ * Aborts once the task's deadline passes or a cancel is asked for it, whichever comes first;
+ * processImage stops at its next filter boundary. `stop()` ends the watching.
+ */
+function watchForStop(deps: Clients, taskId: string, deadlineAt: string | undefined): { signal: AbortSignal; stop: () => void } {
+  const abort = new AbortController();
+  const timers: NodeJS.Timeout[] = [];
+  if (deadlineAt) timers.push(setTimeout(() => abort.abort('timed_out'), Math.max(0, Date.parse(deadlineAt) - Date.now())));
+  const poll = setInterval(() => {
+    deps.redis.hget(taskKey(deps, taskId), 'cancel_requested').then(
+      (v) => v === '1' && abort.abort('cancelled'),
+      () => undefined,
+    );
+  }, CANCEL_CHECK_MS);
+  timers.push(poll);
+  for (const t of timers) t.unref?.();
+  return { signal: abort.signal, stop: () => timers.forEach((t) => clearTimeout(t)) };
+}
+
 /** One attempt at a claimed task, up to the ending to record; `imageDone` once it no longer needs the CPU. */
 async function attempt(deps: Clients, worker: WorkerIdentity, task: Exclude<PreparedTask, { kind: 'unreadable' }>, claimMs: number, imageDone: () => void): Promise<Ending> {
   const startedAt = Date.now();
@@ -134,7 +156,9 @@ async function attempt(deps: Clients, worker: WorkerIdentity, task: Exclude<Prep
     // Read ahead, fetch_ms is what the task still waited for its image (often 0).
     const { bytes } = await task.input!;
     const fetchMs = performance.now() - t;
-    const out = await processImage(bytes, msg.steps, processLimits(deps.config.processing));
+    const watch = watchForStop(deps, msg.task_id, msg.deadline_at);
+    // Done all its steps, a task completes even if a cancel came during the last one: the state recorded is what happened.
+    const out = await processImage(bytes, msg.steps, processLimits(deps.config.processing), watch.signal).finally(watch.stop);
     imageDone();
     const key = taskResultKey(msg.task_id, msg.image);
     t = performance.now();
@@ -157,6 +181,12 @@ async function attempt(deps: Clients, worker: WorkerIdentity, task: Exclude<Prep
       },
     };
   } catch (e) {
+    if (e instanceof StepsAbortedError) {
+      const outcome = e.reason === 'timed_out' ? 'timed_out' : 'cancelled';
+      log.info(`task ${outcome} at a filter boundary`, { worker: worker.id, task_id: msg.task_id });
+      const why = outcome === 'timed_out' ? `The job deadline (${msg.deadline_at}) passed while the task ran; abandoned at a filter boundary` : 'Cancelled while it ran; stopped at a filter boundary';
+      return { outcome, error: why, fields: queueWait };
+    }
     const error = e instanceof Error ? e.message : String(e);
     // The input itself is bad (missing, too large or undecodable image, a filter error on it): no delivery can fix it.
     if (e instanceof AppError && !e.retryable) return { outcome: 'rejected', reason: e.code, error };
@@ -187,8 +217,10 @@ async function claimAndRun(deps: Clients, worker: WorkerIdentity, delivery: Deli
     return settle(deps, worker, delivery, undefined, { outcome: 'error' });
   }
   if (claim.state !== 'claimed') {
-    // Redelivery of a finished task (or a task unknown here): acknowledge, never process twice.
-    log.warn('delivery of a finished or unknown task ignored', { worker: worker.id, task_id: taskId, state: claim.state });
+    // Redelivery of a finished task (or a task unknown here), or one cancelled or timed out
+    // before it started (the claim recorded that): acknowledge, never process.
+    if (claim.state === 'cancelled' || claim.state === 'timed_out') log.info(`delivery of a ${claim.state.replace('_', ' ')} task skipped`, { worker: worker.id, task_id: taskId });
+    else log.warn('delivery of a finished or unknown task ignored', { worker: worker.id, task_id: taskId, state: claim.state });
     return 'done';
   }
   const ending = await attempt(deps, worker, task, performance.now() - claimStart, imageDone).catch((e): Ending => ({ outcome: 'error', error: (e as Error).message }));

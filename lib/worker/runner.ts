@@ -22,6 +22,7 @@ import { taskQueueUrl } from '../tasks/queues';
 import { BatchedDeletes } from './batched-deletes';
 import { readAhead, runTask } from './consume';
 import { deregisterWorker, heartbeat, registerWorker, type WorkerIdentity } from './registry';
+import { enforceDeadlines } from '../jobs/store';
 import { sweepDeadLetters } from './sweeper';
 import { prepareTask, type Delivery, type PreparedTask } from './task';
 
@@ -180,6 +181,8 @@ export class WorkerRunner {
       const r = await sweepDeadLetters(this.deps);
       if (r.settled.length) this.out.info(`[worker] ${id}: sweeper settled ${r.settled.length} dead-lettered task(s): ${r.settled.join(', ')}`);
       if (r.sentAgain.length) this.out.info(`[worker] ${id}: sweeper sent back ${r.sentAgain.length} dead-lettered task(s) whose deliveries had not all started: ${r.sentAgain.join(', ')}`);
+      const timedOut = await enforceDeadlines(this.deps);
+      if (timedOut) this.out.info(`[worker] ${id}: ${timedOut} task(s) timed out: their job's deadline passed before they ran`);
     } catch {
       // Redis or SQS down: the next interval tries again, which is the point of sweeping.
     }

@@ -19,7 +19,7 @@ export function waitForTask(stack: StackInfo, id: string, done: (t: any) => bool
   }, 100);
 }
 
-export const terminal = (t: { status: string }) => t.status === 'completed' || t.status === 'failed';
+export const terminal = (t: { status: string }) => ['completed', 'failed', 'cancelled', 'timed_out'].includes(t.status);
 
 export async function fetchWorkersStatus(stack: StackInfo) {
   return (await getJson(`${stack.url}/api/workers/status/`)).body;

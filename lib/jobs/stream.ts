@@ -1,0 +1,66 @@
+/**
+ * GET /api/jobs/{id}/events/: the job's event log as a JSON page (?after=<seq>), or with
+ * `Accept: text/event-stream` as Server-Sent Events (`id:` = seq, so an EventSource resumes
+ * with Last-Event-ID).
+ *
+ * API Gateway HTTP APIs and serverless-offline buffer a Lambda's response, so the stream is
+ * served as long polls: each response waits until there are events after the resume point
+ * (or SSE_WAIT_MS passes, with a heartbeat comment), sends them, and tells the client to
+ * reconnect (`retry:`); once the terminal job event has been sent the next request answers
+ * 204, which ends an EventSource. A client sees one ordered stream with nothing twice and
+ * nothing missed: every response starts strictly after the seq it was asked to resume from.
+ */
+import type { Clients } from '../core/clients';
+import { ValidationError } from '../core/errors';
+import { sleep } from '../core/time';
+import { EVENTS_PAGE_MAX, isTerminalJobEvent, readJobEvents, type JobEvent } from './events';
+import { getJobSummary } from './store';
+
+/** Longest one stream response waits for a new event (under the API's 29 s function timeout). */
+export const SSE_WAIT_MS = 15_000;
+const SSE_POLL_MS = 200;
+/** What the client waits before it reconnects for the next events. */
+const SSE_RETRY_MS = 500;
+
+function seqParam(raw: string | undefined, field: string): number {
+  if (raw === undefined || raw === '') return 0;
+  if (!/^\d{1,9}$/.test(raw)) throw new ValidationError(`${field} must be an event seq, an integer from 0 to 999999999; got ${JSON.stringify(raw.slice(0, 40))}`, { field });
+  return Number(raw);
+}
+
+function limitParam(raw: string | undefined): number {
+  if (raw === undefined) return 100;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > EVENTS_PAGE_MAX) throw new ValidationError(`limit must be an integer from 1 to ${EVENTS_PAGE_MAX}; got ${JSON.stringify(raw.slice(0, 40))}`, { field: 'limit' });
+  return n;
+}
+
+/** The JSON page: events after `after`, oldest first, and where to go on from. */
+export async function jobEventsPage(deps: Clients, rawId: string | undefined, query: Record<string, string | undefined>) {
+  const job = await getJobSummary(deps, rawId);
+  const after = seqParam(query.after, 'after');
+  const limit = limitParam(query.limit);
+  const events = await readJobEvents(deps, job.job_id, after, limit);
+  const last = events.at(-1)?.seq ?? after;
+  return { job_id: job.job_id, status: job.status, events, next_after: last, ended: events.some(isTerminalJobEvent) || (events.length === 0 && job.status !== 'pending' && job.status !== 'running') };
+}
+
+function sseFrame(e: JobEvent): string {
+  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+}
+
+/** One long-poll response of the SSE stream: the text to send, or undefined (204) once the log has ended before the resume point. */
+export async function jobEventStream(deps: Clients, rawId: string | undefined, resumeFrom: string | undefined, waitMs = SSE_WAIT_MS): Promise<string | undefined> {
+  const job = await getJobSummary(deps, rawId);
+  const after = seqParam(resumeFrom, 'Last-Event-ID');
+  const deadline = Date.now() + waitMs;
+  let events = await readJobEvents(deps, job.job_id, after, EVENTS_PAGE_MAX);
+  while (events.length === 0 && Date.now() < deadline) {
+    // Nothing after the resume point in a finished job: the stream is over.
+    if (after > 0 && (await readJobEvents(deps, job.job_id, after - 1, 1)).some(isTerminalJobEvent)) return undefined;
+    await sleep(SSE_POLL_MS);
+    events = await readJobEvents(deps, job.job_id, after, EVENTS_PAGE_MAX);
+  }
+  if (events.length === 0 && after > 0 && (await readJobEvents(deps, job.job_id, after - 1, 1)).some(isTerminalJobEvent)) return undefined;
+  return `retry: ${SSE_RETRY_MS}\n: ${events.length ? `${events.length} event(s)` : 'heartbeat'}\n\n${events.map(sseFrame).join('')}`;
+}

@@ -157,7 +157,7 @@ export function loadConfig(env: Env = process.env) {
       /**
        * Pixels of batch work (images x width x height, from headers) one API process runs at
        * once; beyond it a request waits BATCH_ADMISSION_WAIT_MS, then gets 503 + Retry-After.
-       * The default's sizing is in the README ("Memory admission").
+       * The default's sizing: docs/configuration.md, "Memory admission".
        */
       batchPixelBudget: int(env, 'BATCH_PIXEL_BUDGET', 32 * 8_294_400, 1, 2 ** 40),
       batchAdmissionWaitMs: int(env, 'BATCH_ADMISSION_WAIT_MS', 2000, 0, 25_000),
@@ -204,7 +204,7 @@ export function loadConfig(env: Env = process.env) {
        * Local worker runner: process images in a thread of the worker's own
        * (lib/filters/image-thread.ts), so SQS, S3 and Redis calls run beside the next image
        * instead of between two images. Off by default: it costs the worker more CPU per task and
-       * has not paid reliably on a 2-core machine (docs/benchmarks.md, sessions 13-14); images
+       * has not paid reliably on a 2-core machine; images
        * then run on the JS thread, as on Lambda.
        */
       imageThread: bool(env, 'WORKER_IMAGE_THREAD', false),

@@ -3,7 +3,6 @@ const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
-  setupFiles: ['<rootDir>/tests/helpers/quiet-sdk.ts'],
 };
 
 /** @type {import('jest').Config} */

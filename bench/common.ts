@@ -34,6 +34,12 @@ export function intArg(name: string, def: number, min: number, max: number): num
   return n;
 }
 
+export function stringArg(name: string): string | undefined {
+  const { values } = parseArgs({ options: { [name]: { type: 'string' } }, strict: false });
+  const raw = values[name];
+  return typeof raw === 'string' ? raw : undefined;
+}
+
 /**
  * Times several variants round-robin (A B C A B C ...) so that machine noise hits them
  * alike; returns each variant's median in ms after `warmup` untimed rounds.

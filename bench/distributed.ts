@@ -3,12 +3,13 @@
  * N 4K tasks of [sharpen, edges] through the whole pipeline (HTTP submit → SQS FIFO →
  * worker processes → S3 + Redis) with 1, 2 and 3 workers, against the same work done by 1
  * and 2 plain processes with no pipeline at all ("bare": what the cores can do); and one
- * worker with WORKER_PREFETCH=false, to show what reading the next task ahead is worth, one
- * with WORKER_SOURCE_CACHE_MB=0, to show what a distinct image per task would cost, and one
- * with WORKER_IMAGE_THREAD=true, to show what the image thread is worth.
+ * worker with WORKER_PREFETCH=false, to show what reading the next task ahead is worth, and
+ * one with WORKER_SOURCE_CACHE_MB=0, to show what a distinct image per task would cost.
+ * `--baseline <checkout>` adds one worker run from another checkout of the project (with its
+ * own node_modules), so a change to the worker is measured before and after in the same rounds.
  *
- * This machine is shared and noisy (the same run can be 20% slower a minute later), so the
- * eight configurations run round-robin, several rounds (every other one backwards), and each
+ * A shared machine is noisy (the same run can be 20% slower a minute later), so the
+ * configurations run round-robin, several rounds (every other one backwards), and each
  * speed-up is the median of the per-round ratios: noise within a round hits both sides of a
  * ratio alike.
  * Starts its own isolated stack (embedded emulator, Redis prefix of its own).
@@ -21,7 +22,7 @@ import { loadConfig } from '../lib/core/config';
 import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
 import { getTasks, outcomeTotals, type TaskRecord } from '../lib/tasks/store';
 import { startStack, stackEnv, startWorker, submit, type RunningStack, type WorkerProcess } from '../scripts/local/harness';
-import { intArg, median, progress, r1, r2, ROOT, table } from './common';
+import { intArg, median, progress, r1, r2, ROOT, stringArg, table } from './common';
 import { cpuDelta, cpuSnapshot, type Component } from './cpu';
 import { sleep } from '../lib/core/time';
 
@@ -44,10 +45,11 @@ interface Run {
   imageMs?: number[];
 }
 
-type Config = { name: string; kind: 'bare' | 'pipeline'; processes: number; env?: Record<string, string> };
+type Config = { name: string; kind: 'bare' | 'pipeline'; processes: number; env?: Record<string, string>; checkout?: string };
 const NO_PREFETCH = 'pipeline, 1 worker, WORKER_PREFETCH=false';
 const NO_CACHE = 'pipeline, 1 worker, WORKER_SOURCE_CACHE_MB=0';
-const WITH_THREAD = 'pipeline, 1 worker, WORKER_IMAGE_THREAD=true';
+const BASELINE = 'pipeline, 1 worker, --baseline checkout';
+const baselineCheckout = stringArg('baseline');
 const CONFIGS: Config[] = [
   { name: 'bare, 1 process', kind: 'bare', processes: 1 },
   { name: 'bare, 2 processes', kind: 'bare', processes: 2 },
@@ -57,8 +59,7 @@ const CONFIGS: Config[] = [
   // Every task here is on the same image, which the worker keeps: without that, each task
   // downloads it, as with a distinct image per task.
   { name: NO_CACHE, kind: 'pipeline', processes: 1, env: { WORKER_SOURCE_CACHE_MB: '0' } },
-  // Images in a thread of the worker's own, its SQS, S3 and Redis calls beside them (opt-in).
-  { name: WITH_THREAD, kind: 'pipeline', processes: 1, env: { WORKER_IMAGE_THREAD: 'true' } },
+  ...(baselineCheckout ? [{ name: BASELINE, kind: 'pipeline' as const, processes: 1, checkout: path.resolve(baselineCheckout) }] : []),
   { name: 'pipeline, 2 workers', kind: 'pipeline', processes: 2 },
   { name: 'pipeline, 3 workers', kind: 'pipeline', processes: 3 },
 ];
@@ -107,7 +108,7 @@ async function bareRun(n: number, k: number): Promise<Run> {
  */
 async function pipelineRun(stack: RunningStack, deps: Clients, n: number, c: Config, tag: string): Promise<Run> {
   const workers: WorkerProcess[] = await Promise.all(
-    Array.from({ length: c.processes }, (_, i) => startWorker(stack, `bench-${tag}-${i + 1}`, { WORKER_CAPABILITIES: 'all', ...c.env })),
+    Array.from({ length: c.processes }, (_, i) => startWorker(stack, `bench-${tag}-${i + 1}`, { WORKER_CAPABILITIES: 'all', ...c.env }, c.checkout)),
   );
   const k = c.processes;
   try {
@@ -232,7 +233,6 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   const overhead = ratio('pipeline, 1 worker', 'bare, 1 process');
   const overheadNoPrefetch = ratio(NO_PREFETCH, 'bare, 1 process');
   const overheadNoCache = ratio(NO_CACHE, 'bare, 1 process');
-  const overheadThread = ratio(WITH_THREAD, 'bare, 1 process');
   const two = ratio('pipeline, 1 worker', 'pipeline, 2 workers');
   const bare = ratio('bare, 1 process', 'bare, 2 processes');
   const oneWorker = runs.get('pipeline, 1 worker')!;
@@ -270,7 +270,10 @@ function report(n: number, rounds: number, runs: Map<string, Run[]>) {
   console.log(
     `  Without the source cache (WORKER_SOURCE_CACHE_MB=0: every task downloads its image, as with a distinct image per task), same rounds: ${r1((overheadNoCache.median - 1) * 100)}% (per round: ${overheadNoCache.each}).`,
   );
-  console.log(`  With images in a thread of the worker's own (WORKER_IMAGE_THREAD=true), same rounds: ${r1((overheadThread.median - 1) * 100)}% (per round: ${overheadThread.each}).`);
+  if (baselineCheckout) {
+    const vs = ratio('pipeline, 1 worker', BASELINE);
+    console.log(`  This checkout's worker vs the worker of ${baselineCheckout}, same rounds: wall time ${r2(vs.median)}x (per round: ${vs.each}; below 1 is faster).`);
+  }
   // The ceiling is what two plain processes get from these cores, not a fixed figure: on the
   // 2-core VMs here two images at once run slower than one (docs/benchmarks.md).
   console.log(`2 workers vs 1: ${r2(two.median)}x; 2 bare processes vs 1 on the same machine in the same rounds (the cores' own ceiling): ${r2(bare.median)}x.`);

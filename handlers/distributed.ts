@@ -2,7 +2,9 @@ import { httpHandler, json, jsonBody } from '../lib/core/http';
 import { withIdempotency } from '../lib/tasks/idempotency';
 import { parseDistributedRequest, submitDistributed } from '../lib/tasks/submit';
 import { listDeadLetters, redriveDeadLetters } from '../lib/tasks/dead-letters';
-import { taskStatus, workersStatus } from '../lib/tasks/status';
+import { taskStatus } from '../lib/tasks/status';
+import { listWorkerViews } from '../lib/worker/liveness';
+import { workersStatus } from '../lib/worker/status';
 
 export const submit = httpHandler(async (req, deps) => {
   const body = jsonBody(req);
@@ -15,7 +17,7 @@ export const submit = httpHandler(async (req, deps) => {
   return json(status, response, { location: response.status_url, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
 });
 
-export const task = httpHandler(async (req, deps) => json(200, await taskStatus(deps, req.pathParams.task_id)));
+export const task = httpHandler(async (req, deps) => json(200, await taskStatus(deps, req.pathParams.task_id, listWorkerViews)));
 
 export const workers = httpHandler(async (_req, deps) => json(200, await workersStatus(deps)));
 

@@ -2,7 +2,7 @@ import { readyClients } from '../lib/core/clients';
 import { config } from '../lib/core/config';
 import { resolveIdentity, type WorkerIdentity } from '../lib/worker/registry';
 import { createWorkerHandler } from '../lib/worker/handler';
-import { sweepDeadLetters } from '../lib/tasks/sweeper';
+import { sweepDeadLetters } from '../lib/worker/sweeper';
 
 let identity: WorkerIdentity | undefined;
 

@@ -15,6 +15,8 @@ import Redis from 'ioredis';
 import { closeClients, createClients } from '../lib/core/clients';
 import { ConfigError, loadConfig, type Config } from '../lib/core/config';
 import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
+import { unsupportedNode } from '../lib/core/node-version';
+import { readSecret } from '../lib/core/secrets';
 import { provision } from './local/resources';
 import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startReaper, startService, stopService, waitFor, type Service } from './local/processes';
@@ -161,6 +163,44 @@ async function shutdown(code: number, reason: string) {
   process.exit(code);
 }
 
+/** Longest a secret reference may take to read at start before it counts as unreadable. */
+const SECRET_READ_TIMEOUT_MS = 15_000;
+
+/** An SDK error's name (ParameterNotFound, AccessDeniedException) with its message, when it has one of its own. */
+function secretErrorReason(e: unknown): string {
+  const { name, message } = e instanceof Error ? e : { name: '', message: String(e) };
+  const text = (message ?? '').split('\n')[0];
+  if (!name || name === 'Error') return text;
+  return !text || text === 'UnknownError' || text === name ? name : `${name}: ${text}`;
+}
+
+/**
+ * A secret reference that cannot be read would make every request answer 500: refuse to start
+ * instead, naming the variable.
+ */
+async function checkSecrets(cfg: Config): Promise<void> {
+  const refs: [string, string | undefined][] = [
+    ['API_KEYS_SECRET', cfg.auth.secretRef],
+    ['REDIS_URL_SECRET', cfg.redis.urlSecret],
+  ];
+  for (const [variable, ref] of refs) {
+    if (ref === undefined) continue;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${SECRET_READ_TIMEOUT_MS / 1000} s`)), SECRET_READ_TIMEOUT_MS);
+    });
+    try {
+      const value = await Promise.race([readSecret(ref, cfg), timeout]);
+      if (!value.trim()) throw new Error('it is empty');
+    } catch (e) {
+      const reason = secretErrorReason(e);
+      throw new StartupError(`${variable}=${ref} cannot be read (${reason}); fix the reference or its credentials, or unset ${variable}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
 async function main() {
   let cfg: Config;
   try {
@@ -169,10 +209,9 @@ async function main() {
     if (e instanceof ConfigError) throw new StartupError(`configuration error: ${e.message}`);
     throw e;
   }
-  if (Number(process.versions.node.split('.')[0]) < 22) {
-    say(`note: Node ${process.version} works; AWS SDK releases after January 2027 need Node 22 (the AWS stage runs nodejs22.x)`);
-  }
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const oldNode = unsupportedNode();
+  if (oldNode) throw new StartupError(oldNode);
+  await checkSecrets(cfg);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0, `received ${signal}`));
   // `npm start` is npm running this script: if npm itself is killed, this process is
   // re-parented and would keep the whole stack running with nobody attached to it.

@@ -157,7 +157,7 @@ export function loadConfig(env: Env = process.env) {
       /**
        * Pixels of batch work (images x width x height, from headers) one API process runs at
        * once; beyond it a request waits BATCH_ADMISSION_WAIT_MS, then gets 503 + Retry-After.
-       * The default's sizing: docs/configuration.md, "Memory admission".
+       * The default's sizing is in the README ("Memory admission").
        */
       batchPixelBudget: int(env, 'BATCH_PIXEL_BUDGET', 32 * 8_294_400, 1, 2 ** 40),
       batchAdmissionWaitMs: int(env, 'BATCH_ADMISSION_WAIT_MS', 2000, 0, 25_000),
@@ -200,14 +200,6 @@ export function loadConfig(env: Env = process.env) {
        * taken once the current image is done, so none waits in a busy worker.
        */
       prefetch: bool(env, 'WORKER_PREFETCH', true),
-      /**
-       * Local worker runner: process images in a thread of the worker's own
-       * (lib/filters/image-thread.ts), so SQS, S3 and Redis calls run beside the next image
-       * instead of between two images. Off by default: it costs the worker more CPU per task and
-       * has not paid reliably on a 2-core machine; images
-       * then run on the JS thread, as on Lambda.
-       */
-      imageThread: bool(env, 'WORKER_IMAGE_THREAD', false),
       /**
        * MiB of recently read source images a worker keeps (lib/images/source-cache.ts); a task
        * on a kept image asks S3 only whether it changed. 0 turns it off.

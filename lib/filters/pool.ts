@@ -92,7 +92,7 @@ export function markPoolRun(): void {
 /**
  * Lets the images in the pool finish, then stops its threads. A pool's threads are never
  * stopped with an image in them: a thread stopped inside a libjpeg-turbo call aborts the
- * whole process (see ImageThread.close). piscina's own close() is not used: it can stop a
+ * whole process (the native code throws a C++ exception that nothing catches). piscina's own close() is not used: it can stop a
  * thread while another's task ends (it counts finished threads more than once).
  */
 export async function closePool(): Promise<void> {

@@ -6,7 +6,7 @@
 import type { Clients } from '../core/clients';
 import { percentileOf } from '../core/numbers';
 import { getTasks, pickFields, recentTaskIds, TASK_SUMMARY_FIELDS, type TaskRecord } from '../tasks/store';
-import { workersStatus } from '../tasks/status';
+import { workersStatus } from '../worker/status';
 
 export const RECENT_TASKS = 200;
 const TIMELINE_BUCKET_S = 15;

@@ -7,8 +7,8 @@
 import { Registry } from 'prom-client';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { bucketUpperBound } from './histogram';
-import { filterNamesKey, filterTimesKey } from './metrics-store';
+import { bucketUpperBound } from '../core/histogram';
+import { filterNamesKey, filterTimesKey } from '../tasks/store';
 import { readRouteStatusSeries } from './stats';
 import { ROUTES, routeQueueUrl } from '../tasks/dispatch';
 import { deadLetterQueueUrl, queueDepth, taskQueueUrl } from '../tasks/queues';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { bucketIndex, percentile } from './histogram';
+import { bucketIndex, percentile } from '../core/histogram';
 import { round } from '../core/numbers';
 
 const INSTANCE_TTL_S = 60;

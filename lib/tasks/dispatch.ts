@@ -5,13 +5,39 @@
  * reaches a worker that cannot run it; a task whose class has no live worker waits.
  */
 import type { Clients } from '../core/clients';
-import { WORKER_CLASSES, type WorkerClass } from '../worker/classes';
+import { FILTER_NAMES } from '../filters/registry';
 import { lookupQueueUrl } from './queues';
+
+/** A worker class: the filters its workers cover, and the queue its tasks wait in. */
+export interface WorkerClass {
+  name: string;
+  filters: readonly string[];
+}
 
 export type Route = WorkerClass;
 
-/** One FIFO queue per worker class (lib/worker/classes.ts), narrowest first. */
+/**
+ * The one definition of worker classes. Dispatch derives its class queues from it, the registry
+ * a built-in worker's capabilities (lib/worker/classes.ts), and the aws stage its worker
+ * functions, class queues and roles (scripts/aws/stack.ts); worker-classes-drift fails if
+ * serverless.yml or docker-compose.yml keeps a list of its own that disagrees.
+ * Narrowest first, so a task goes to the narrowest class covering all its filters: the
+ * I/O specialist (sharp's filters), the CPU specialist (OpenCV's), and general purpose.
+ */
+export const WORKER_CLASSES: readonly WorkerClass[] = [
+  { name: 'io', filters: ['resize', 'blur', 'brightness'] },
+  { name: 'cpu', filters: ['sharpen', 'edges'] },
+  { name: 'all', filters: FILTER_NAMES },
+];
+
+/** One FIFO queue per worker class, narrowest first. */
 export const ROUTES: readonly Route[] = WORKER_CLASSES;
+
+export function workerClass(name: string): WorkerClass {
+  const c = WORKER_CLASSES.find((k) => k.name === name);
+  if (!c) throw new Error(`no worker class ${name}`);
+  return c;
+}
 
 export function routeFor(filters: readonly string[]): Route {
   return ROUTES.find((r) => filters.every((f) => r.filters.includes(f)))!;

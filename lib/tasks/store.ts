@@ -5,9 +5,15 @@
  */
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { bucketIndex } from '../observability/histogram';
-import { filterNamesKey, filterTimesKey } from '../observability/metrics-store';
+import { bucketIndex } from '../core/histogram';
 import type { FilterStep } from '../filters/request';
+
+/**
+ * Per-filter time histograms (lib/core/histogram.ts buckets) that every worker adds to in the
+ * script recording a task's outcome (finishAttempt), and /api/metrics reads.
+ */
+export const filterTimesKey = (deps: Clients, filter: string) => deps.key('metrics', 'filter_ms', filter);
+export const filterNamesKey = (deps: Clients) => deps.key('metrics', 'filters');
 
 export type TaskStatus = 'pending' | 'processing' | 'completed' | 'failed';
 export type FailureType = 'job_failure' | 'worker_failure';

@@ -21,6 +21,7 @@ async function build(resolveVariable) {
   };
   const vpc = stack.vpcOf(input);
   return {
+    apiKeysSecret: stack.requiredApiKeysSecret(input),
     workerFunctions: stack.workerFunctions(input),
     workerFunctionNames: stack.workerFunctionNames(input),
     resources: stack.resources(input),

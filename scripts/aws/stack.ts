@@ -102,6 +102,16 @@ export interface Vpc {
   securityGroupIds: string[];
 }
 
+/** What to say when the aws stage is packaged without API_KEYS_SECRET (a deployment is never open). */
+export const MISSING_API_KEYS_SECRET =
+  'API_KEYS_SECRET is not set: the aws stage needs the SSM parameter or Secrets Manager secret holding its API keys, e.g. API_KEYS_SECRET=arn:aws:ssm:us-east-1:123456789012:parameter/image-pipeline/api-keys (docs/deploying.md)';
+
+/** The authorizer's API_KEYS_SECRET: required on the aws stage, empty (keys from API_KEYS or none) on the offline ones. */
+export function requiredApiKeysSecret(input: Pick<StackInput, 'stage' | 'apiKeysSecret'>): string {
+  if (input.stage === 'aws' && !input.apiKeysSecret) throw new Error(MISSING_API_KEYS_SECRET);
+  return input.apiKeysSecret;
+}
+
 export function vpcOf(input: Pick<StackInput, 'vpcSubnetIds' | 'vpcSecurityGroupIds'>): Vpc | undefined {
   const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
   const subnetIds = list(input.vpcSubnetIds);

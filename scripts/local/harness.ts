@@ -14,7 +14,6 @@ import { PROJECT_ROOT } from './stack-state';
 export const ROOT = PROJECT_ROOT;
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const START = path.join(ROOT, 'scripts', 'start.ts');
-const WORKER = path.join(ROOT, 'scripts', 'worker.ts');
 
 export interface StackInfo {
   url: string;
@@ -99,11 +98,15 @@ export function stackEnv(stack: StackInfo): Record<string, string> {
   return { ...stack.env, AWS_ENDPOINT_URL: stack.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${stack.env.EMULATOR_PORT}` };
 }
 
-/** `npm run worker -- <id>` against a stack; resolves once the worker says it is ready. */
-export async function startWorker(stack: StackInfo, id: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const { child, output, exited } = spawnCollected(process.execPath, ['--import', 'tsx', WORKER, id], {
-    cwd: ROOT,
-    env: { ...process.env, ...stackEnv(stack), ...IMAGE_PROCESS_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+/**
+ * `npm run worker -- <id>` against a stack; resolves once the worker says it is ready.
+ * `checkout`: another checkout of the project whose worker to run instead (a benchmark's
+ * before-and-after), with its own node_modules.
+ */
+export async function startWorker(stack: StackInfo, id: string, env: Record<string, string> = {}, checkout = ROOT): Promise<WorkerProcess> {
+  const { child, output, exited } = spawnCollected(process.execPath, ['--import', 'tsx', path.join(checkout, 'scripts', 'worker.ts'), id], {
+    cwd: checkout,
+    env: { ...process.env, ...stackEnv(stack), ...IMAGE_PROCESS_ENV, ...env },
     logFile: path.join(ARTIFACTS, `${path.basename(stack.logFile, '.log')}-${id}.log`),
   });
   await Promise.race([

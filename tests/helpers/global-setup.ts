@@ -7,8 +7,6 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
-  // start.ts prints the AWS SDK's Node 20 notice once; test workers need not repeat it.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   // `npm start` builds the dashboard in prestart; the tests start scripts/start.ts directly.
   await buildDashboard();
   const stack = await startStack({}, 'shared-stack');

@@ -17,8 +17,20 @@ function sls(args: string[], env: Record<string, string | undefined>) {
 test('packaging the aws stage without API_KEYS_SECRET fails, naming the setting', () => {
   const res = sls(['package', '--stage', 'aws', '--package', path.join(ROOT, 'test-artifacts', 'no-keys-package')], { API_KEYS_SECRET: undefined, API_KEYS: 'plain-text-key' });
   expect(res.status).not.toBe(0);
-  expect(res.stdout + res.stderr).toMatch(/API_KEYS_SECRET/);
+  expect(res.stdout + res.stderr).toMatch(/API_KEYS_SECRET is not set: the aws stage needs the SSM parameter or Secrets Manager secret/);
+  expect(res.stdout + res.stderr).not.toMatch(/Value not found at/);
 }, 120_000);
+
+test('npm run package:aws without API_KEYS_SECRET says in one line what to set, before packaging', () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1' };
+  delete env.API_KEYS_SECRET;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'aws', 'package.ts')], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  expect(res.status).toBe(2);
+  expect(res.stdout).toBe('');
+  const lines = res.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^\[package\] cannot package: API_KEYS_SECRET is not set: .*e\.g\. API_KEYS_SECRET=arn:aws:ssm:/);
+});
 
 test('with a secret: every route but health and the dashboard has the request authorizer; keys never in plain text', () => {
   const res = sls(['print', '--stage', 'aws', '--format', 'json'], { API_KEYS_SECRET: SECRET_ARN, API_KEYS: 'plain-text-key' });

@@ -49,7 +49,6 @@ test('one worker function per built-in worker, each consuming the task queue one
   for (const w of workers) {
     const caps = w.Environment.Variables.WORKER_CAPABILITIES;
     expect(caps === 'all' ? [...FILTER_NAMES] : caps.split(',')).toEqual([...builtInCapabilities(w.Environment.Variables.WORKER_ID)!]);
-    expect(w.Runtime).toBe('nodejs22.x');
     expect(w.Environment.Variables.QUEUE_URL).toEqual({ Ref: 'TaskQueue' });
     expect(w.Environment.Variables.AWS_ENDPOINT_URL).toEqual({ Ref: 'AWS::NoValue' });
     expect(w.Environment.Variables).toMatchObject(IMAGE_PROCESS_ENV);
@@ -177,4 +176,10 @@ test('no AWS credentials from the deployer\'s shell reach the template or any ar
   }
   // The check can see a leak: the template does carry other values from that environment.
   expect(readFileSync(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')).toContain(FAKE_REDIS_HOST);
+});
+
+test('every function runs on nodejs24.x, the active LTS', () => {
+  const fns = ofType('AWS::Lambda::Function').map(([name, f]) => [name, f.Properties.Runtime]);
+  expect(fns.length).toBeGreaterThan(10);
+  for (const [name, runtime] of fns) expect({ name, runtime }).toEqual({ name, runtime: 'nodejs24.x' });
 });

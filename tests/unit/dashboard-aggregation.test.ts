@@ -1,6 +1,6 @@
 import { summariseTasks } from '../../lib/observability/dashboard';
 import { histogramSamples } from '../../lib/observability/metrics';
-import { bucketIndex } from '../../lib/observability/histogram';
+import { bucketIndex } from '../../lib/core/histogram';
 import type { TaskRecord } from '../../lib/tasks/store';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');

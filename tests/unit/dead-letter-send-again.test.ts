@@ -3,7 +3,7 @@
 // started), never poison that claimed every delivery. The marking runs against real Redis.
 import type { Clients } from '../../lib/core/clients';
 import { claimTask, getTask, markSentAgain, type TaskRecord } from '../../lib/tasks/store';
-import { deadLetterEnding, sendsAgain } from '../../lib/tasks/sweeper';
+import { deadLetterEnding, sendsAgain } from '../../lib/worker/sweeper';
 import { newTask, withRedisPrefix } from '../helpers/redis-prefix';
 
 let deps: Clients;

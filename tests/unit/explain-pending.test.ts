@@ -17,7 +17,7 @@ test('capability dispatch, no live worker covers the class: waiting for those ca
 });
 
 test('no live worker at all: the seed text', () => {
-  expect(explainPending(task({}), [{ ...io, alive: false, status: 'offline' }], MAX)).toBe('No workers available to process task');
+  expect(explainPending(task({}), [worker(io.id, io.capabilities, { alive: false, status: 'offline' })], MAX)).toBe('No workers available to process task');
   expect(explainPending(task({}), [], MAX)).toBe('No workers available to process task');
 });
 
@@ -36,17 +36,17 @@ test('a capable worker is alive and the task was never tried: waiting in the que
 
 test('processing by a live worker: who has it and which attempt', () => {
   const t = task({ status: 'processing', worker_id: 'worker-2', attempts: 1 });
-  expect(explainPending(t, [{ ...cpu, status: 'busy', current_task: 't1' }], MAX)).toBe('Being processed by worker-2 (attempt 1)');
+  expect(explainPending(t, [worker(cpu.id, cpu.capabilities, { status: 'busy', current_task: 't1' })], MAX)).toBe('Being processed by worker-2 (attempt 1)');
 });
 
 test('processing by a worker that stopped, deliveries left: SQS redelivers', () => {
   const t = task({ status: 'processing', worker_id: 'worker-2', attempts: 1 });
-  expect(explainPending(t, [{ ...cpu, alive: false, status: 'offline' }], MAX)).toBe('Worker worker-2 stopped during attempt 1; SQS redelivers its message after the visibility timeout');
+  expect(explainPending(t, [worker(cpu.id, cpu.capabilities, { alive: false, status: 'offline' })], MAX)).toBe('Worker worker-2 stopped during attempt 1; SQS redelivers its message after the visibility timeout');
 });
 
 test('processing by a worker that stopped on the last allowed delivery: the dead-letter queue and the sweeper', () => {
   const t = task({ status: 'processing', worker_id: 'worker-2', attempts: MAX });
-  expect(explainPending(t, [{ ...cpu, alive: false, status: 'offline' }], MAX)).toMatch(/attempt 3; that was its last allowed delivery.*dead-letter queue.*sweeper records the task failed/);
+  expect(explainPending(t, [worker(cpu.id, cpu.capabilities, { alive: false, status: 'offline' })], MAX)).toMatch(/attempt 3; that was its last allowed delivery.*dead-letter queue.*sweeper records the task failed/);
 });
 
 test('a finished task keeps the explanation its ending recorded, whatever the workers', () => {

@@ -1,7 +1,7 @@
 import { psnr, REFERENCE_CASES, readReference, referencePixels } from '../helpers/filter-reference';
 
 // Faster implementations of sharpen and edges must draw the same pictures as the code that
-// generated tests/fixtures/filter-reference (bench/filter-reference.ts): within JPEG noise
+// generated tests/fixtures/filter-reference (tests/helpers/regenerate-filter-references.ts): within JPEG noise
 // for sharpen, near-identical edge maps (a pixel moved along an edge is allowed, a new
 // algorithm is not).
 

@@ -2,8 +2,8 @@
 // script that records the outcome (finishAttempt's filterTimes): once per completed task, and
 // nothing for an attempt that no longer owns its task or that did not complete it.
 import type { Clients } from '../../lib/core/clients';
-import { bucketIndex } from '../../lib/observability/histogram';
-import { filterNamesKey, filterTimesKey } from '../../lib/observability/metrics-store';
+import { bucketIndex } from '../../lib/core/histogram';
+import { filterNamesKey, filterTimesKey } from '../../lib/tasks/store';
 import { claimTask, finishAttempt } from '../../lib/tasks/store';
 import { busyFlag, outcomeCounter } from '../../lib/worker/registry';
 import { newTask, withRedisPrefix } from '../helpers/redis-prefix';

@@ -1,4 +1,4 @@
-import { bucketIndex, bucketUpperBound, percentile } from '../../lib/observability/histogram';
+import { bucketIndex, bucketUpperBound, percentile } from '../../lib/core/histogram';
 
 test('bucket bounds grow monotonically and contain their values', () => {
   for (const ms of [0.1, 0.5, 0.7, 3, 42, 999, 25_000]) {

@@ -17,7 +17,7 @@ import yaml from 'js-yaml';
 import sharp from 'sharp';
 import { closeClients, createClients, type Clients } from '../../lib/core/clients';
 import { loadConfig } from '../../lib/core/config';
-import { WORKER_CLASSES } from '../../lib/worker/classes';
+import { WORKER_CLASSES } from '../../lib/tasks/dispatch';
 import { findBinary, freePort, spawnCollected, waitFor, type Collected } from '../../scripts/local/processes';
 import { provision, STATIC_DIR } from '../../scripts/local/resources';
 import { ARTIFACTS, runId } from '../helpers/stack';
@@ -151,7 +151,7 @@ async function describeRun(deps: Clients, id: string) {
 
 const md5 = (file: string) => `"${createHash('md5').update(readFileSync(file)).digest('hex')}"`;
 
-test('the script\'s default worker classes are those of lib/worker/classes.ts', () => {
+test('the script\'s default worker classes are those of lib/tasks/dispatch.ts', () => {
   expect(scriptDefault('WORKER_CLASSES').split(',')).toEqual(WORKER_CLASSES.map((c) => c.name));
 });
 

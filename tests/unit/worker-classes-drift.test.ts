@@ -1,5 +1,5 @@
 /**
- * Worker classes have one definition (lib/worker/classes.ts). serverless.yml's worker
+ * Worker classes have one definition (lib/tasks/dispatch.ts). serverless.yml's worker
  * functions, class queues and roles are generated from it (scripts/aws/stack.ts);
  * docker-compose.yml's worker services spell out WORKER_ID and WORKER_CAPABILITIES, as the
  * original project configured its workers: this test fails when either drifts.
@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { FILTER_NAMES } from '../../lib/filters/registry';
-import { BUILT_IN_WORKERS, builtInCapabilities, WORKER_CLASSES } from '../../lib/worker/classes';
-import { routeFor, routesServedBy } from '../../lib/tasks/dispatch';
+import { BUILT_IN_WORKERS, builtInCapabilities } from '../../lib/worker/classes';
+import { routeFor, routesServedBy, WORKER_CLASSES } from '../../lib/tasks/dispatch';
 import { resolveIdentity } from '../../lib/worker/registry';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -21,7 +21,7 @@ function capabilitiesOf(declared: unknown): string[] {
 
 test('serverless.yml keeps no second list of workers: its worker functions are generated from the definition', () => {
   const text = readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8');
-  // Hand-written worker functions or class queues here could disagree with lib/worker/classes.ts.
+  // Hand-written worker functions or class queues here could disagree with lib/tasks/dispatch.ts.
   expect(text).not.toMatch(/handlers\/worker\.consume|WORKER_CAPABILITIES|worker-[0-9]|-io\.fifo|-cpu\.fifo/);
   expect(text).toContain('${file(./scripts/aws/serverless-parts.cjs):workerFunctions}');
   expect(text).toContain('${file(./scripts/aws/serverless-parts.cjs):resources}');

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { closeClients, createClients, type Clients } from '../../lib/core/clients';
 import { loadConfig } from '../../lib/core/config';
-import { eventSourceMappingLiveness, mappingStates, verdictFromMappings } from '../../lib/worker/liveness';
+import { eventSourceMappingLiveness, listWorkerViews, mappingStates, verdictFromMappings } from '../../lib/worker/liveness';
 import { outcomeCounter, registerWorker, resolveIdentity } from '../../lib/worker/registry';
 import { claimTask, createTasks, finishAttempt } from '../../lib/tasks/store';
 import { taskStatus } from '../../lib/tasks/status';
@@ -116,10 +116,10 @@ test('the seed\'s "no workers" on AWS: all mappings disabled, a task waits pendi
   for (const fn of ['pipe-worker1', 'pipe-worker2', 'pipe-worker3']) states[fn] = ['Disabled'];
   const taskId = randomUUID();
   await createTasks(deps, [{ task_id: taskId, batch_id: randomUUID(), image: 'sample_4k.jpg', steps: [{ name: 'sharpen', params: { strength: 1 } }] as never, queued_at: Date.now() }]);
-  expect(await taskStatus(deps, taskId)).toMatchObject({ status: 'pending', explanation: 'No workers available to process task' });
+  expect(await taskStatus(deps, taskId, listWorkerViews)).toMatchObject({ status: 'pending', explanation: 'No workers available to process task' });
   // Re-enabling worker-3's mapping (the general-purpose class) makes it a normal wait.
   states['pipe-worker3'] = ['Enabled'];
-  expect(await taskStatus(deps, taskId)).toMatchObject({ status: 'pending', explanation: 'Waiting in the queue for a worker' });
+  expect(await taskStatus(deps, taskId, listWorkerViews)).toMatchObject({ status: 'pending', explanation: 'Waiting in the queue for a worker' });
 });
 
 test('a Lambda API failure is a dependency error, not a silent "offline"', async () => {

@@ -1,12 +1,12 @@
 /**
  * Regenerates tests/fixtures/filter-reference/ from the current filter code. Run it only when a
  * change to sharpen or edges is meant to change their pictures: the reference test exists to
- * catch changes that were not.   npx tsx bench/filter-reference.ts
+ * catch changes that were not.   npx tsx tests/helpers/regenerate-filter-references.ts
  */
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { REFERENCE_CASES, REFERENCE_DIR, referencePixels } from '../tests/helpers/filter-reference';
+import { REFERENCE_CASES, REFERENCE_DIR, referencePixels } from './filter-reference';
 
 async function main() {
   mkdirSync(REFERENCE_DIR, { recursive: true });

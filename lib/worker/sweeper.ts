@@ -13,13 +13,13 @@
 import { ChangeMessageVisibilityCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { listWorkers, type WorkerView } from '../worker/registry';
-import { deleteDeadLetter, receiveDeadLetters } from './dead-letters';
-import { taskIdOf } from './message';
-import { taskUpdate, type Ending } from './outcomes';
-import { deadLetterQueueUrl, queueDepth } from './queues';
-import { sendTaskAgain } from './submit';
-import { finishAttempt, getTask, markSentAgain, messageOf, type TaskRecord } from './store';
+import { deleteDeadLetter, receiveDeadLetters } from '../tasks/dead-letters';
+import { taskIdOf } from '../tasks/message';
+import { taskUpdate, type Ending } from '../tasks/outcomes';
+import { deadLetterQueueUrl, queueDepth } from '../tasks/queues';
+import { sendTaskAgain } from '../tasks/submit';
+import { finishAttempt, getTask, markSentAgain, messageOf, type TaskRecord } from '../tasks/store';
+import { listWorkers, type WorkerView } from './registry';
 
 /** At most this many dead letters are read per sweep; a larger DLQ is swept over several. */
 const SWEEP_MAX = 300;

@@ -1,6 +1,6 @@
 /**
  * The benchmark's reference: a plain process running the same filter chain in a loop, with
- * no queue, S3 or Redis, so k of these show what k processes can do on this machine at all.
+ * no queue, S3 or Redis, so k of these show what k processes can do on these cores at all.
  * Usage: node --import tsx bench/bare-worker.ts <filters,comma,separated> <count> [warm-up images, default 1]
  * Prints "ready" once OpenCV is loaded and the warm-up images are done, starts on a line from stdin,
  * prints one JSON line {"ms": [...]}, and exits on a second line.

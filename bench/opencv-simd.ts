@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/opencv-simd.ts [--rounds 7] [--build path/to/opencv_js.js]...`
- * Issue #13: OpenCV.js kernels on the 4K sample, @techstark/opencv-js 4.12 (scalar WASM) against
+ * OpenCV.js kernels on the 4K sample, @techstark/opencv-js 4.12 (scalar WASM) against
  * the WASM-SIMD build of OpenCV 4.6 (scripts/build-opencv-simd.sh), and any other builds given
  * with --build (e.g. the scalar twin, to tell SIMD from version), loaded side by side in one
  * process. Kernels are timed Mat to Mat inside the WASM heap, interleaved build by build, round
@@ -40,8 +40,8 @@ interface Inputs {
   kernel: any;
 }
 
-// The project's operations and parameters (lib/filters/registry.ts `edges`; `sharpen` as it ran
-// in OpenCV until #13 moved it to libvips, same kernel at strength 1).
+// The project's operations and parameters (lib/filters/registry.ts: `edges`, and `sharpen` at
+// strength 1).
 const KERNELS: Kernel[] = [
   { name: 'cvtColor RGB→grey', run: (cv, i) => op(cv, (d) => cv.cvtColor(i.rgb, d, cv.COLOR_RGB2GRAY)) },
   { name: 'GaussianBlur 5x5 grey', run: (cv, i) => op(cv, (d) => cv.GaussianBlur(i.grey, d, new cv.Size(5, 5), 0, 0, cv.BORDER_DEFAULT)) },

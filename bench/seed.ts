@@ -2,7 +2,7 @@
  * `npm run bench:seed [-- --rounds 7]`
  * This project's filters against the seed's own Python stack (Pillow; native OpenCV for
  * sharpen and edges, bench/seed_stack.py) on the 4K sample: decode → filter → JPEG q90, one
- * process each, interleaved rounds, median wall ms and median CPU ms per image. Issue #13's
+ * process each, interleaved rounds, median wall ms and median CPU ms per image. The
  * goal: every case ≤ 1.5x the seed's time. Ours uses JPEG_CODEC (default libjpeg-turbo); the
  * OpenCV cases also run with the other codec in the same rounds.
  */

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:strategies [-- --images 8 --rounds 3 --iterations 200]`
- * The seed's Day-2 comparison on this machine: sequential / threading / multiprocessing
+ * The seed's Day-2 comparison on the host it runs on: sequential / threading / multiprocessing
  * for [resize, blur] (sharp) and [sharpen, edges] (OpenCV.js) on N copies of the 4K
  * sample, measured round-robin in one run; then RSS across many OpenCV iterations.
  */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds OpenCV.js 4.6.0 with WebAssembly SIMD (core + imgproc, whitelisted to what the project
-# calls) from Debian bookworm's pinned sources and toolchain (GitHub issue #13).
+# calls) from Debian bookworm's pinned sources and toolchain (vendor/opencv-simd/README.md).
 #
 # Usage: scripts/build-opencv-simd.sh [WORKDIR]      (default WORKDIR: /work/simd-build)
 #   SIMD=0 builds the same thing without -msimd128 (a scalar twin, to separate SIMD from version).

@@ -81,7 +81,7 @@ async function ensureRedis(cfg: Config): Promise<string> {
   const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname);
   const binary = findBinary('redis-server');
   if (!cfg.redis.autostart || !local || !binary) {
-    const why = !cfg.redis.autostart ? 'REDIS_AUTOSTART is off' : !local ? 'REDIS_URL is not on this machine' : 'no redis-server binary on PATH';
+    const why = !cfg.redis.autostart ? 'REDIS_AUTOSTART is off' : !local ? 'REDIS_URL is not a loopback address' : 'no redis-server binary on PATH';
     throw new StartupError(
       `nothing answers at REDIS_URL=${url} and no private Redis can be started (${why}).\n` +
         `  Get Redis: Debian/Ubuntu \`sudo apt-get install redis-server\`, macOS \`brew install redis\`,\n` +

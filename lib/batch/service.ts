@@ -176,7 +176,7 @@ export function verdict(workload: Workload, walls: Partial<Record<Strategy, numb
   if (runnerUp) text += ` (${round(margin * 100 - 100)}% faster than ${runnerUp[0]})`;
   text += `: ${WHY[workload]}.`;
   if (winner !== EXPECTED[workload]) {
-    text += margin < 1.15 ? ` ${EXPECTED[workload]} was expected to win; the gap is within this machine's ±15% noise.` : ` ${EXPECTED[workload]} was expected to win; re-run on a quieter machine or with more copies.`;
+    text += margin < 1.15 ? ` ${EXPECTED[workload]} was expected to win; the gap is within the ±15% that run-to-run noise moves a shared machine's timings.` : ` ${EXPECTED[workload]} was expected to win; re-run with more copies, or when the machine is less busy.`;
   }
   return { winner, verdict: text };
 }

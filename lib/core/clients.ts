@@ -29,8 +29,8 @@ function awsClientOptions(cfg: Config) {
           endpoint: cfg.aws.endpoint,
           // Emulators accept any credentials; real AWS uses the default provider chain.
           credentials: cfg.aws.emulatorCredentials,
-          // Toward an emulator on this machine a CRC32 of every body protects nothing, and it
-          // cost a worker ~0.7 ms of CPU per 1 MB result (docs/benchmarks.md, session 11).
+          // Toward an emulator on loopback a CRC32 of every body protects nothing, and it costs
+          // a worker ~0.7 ms of CPU per 1 MB result.
           // Real AWS keeps the SDK's defaults: checksums end to end.
           requestChecksumCalculation: 'WHEN_REQUIRED' as const,
           responseChecksumValidation: 'WHEN_REQUIRED' as const,

@@ -157,7 +157,7 @@ export function loadConfig(env: Env = process.env) {
       /**
        * Pixels of batch work (images x width x height, from headers) one API process runs at
        * once; beyond it a request waits BATCH_ADMISSION_WAIT_MS, then gets 503 + Retry-After.
-       * The default's sizing is in the README ("Memory admission").
+       * The default's sizing: docs/configuration.md, "Memory admission".
        */
       batchPixelBudget: int(env, 'BATCH_PIXEL_BUDGET', 32 * 8_294_400, 1, 2 ** 40),
       batchAdmissionWaitMs: int(env, 'BATCH_ADMISSION_WAIT_MS', 2000, 0, 25_000),

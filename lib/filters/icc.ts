@@ -1,7 +1,7 @@
 /**
  * Is an embedded ICC profile plain sRGB? Then converting through it changes nothing that
- * matters, and libvips's lcms transform costs ~60 ms of CPU per 4K image (docs/benchmarks.md,
- * issue #13); cv2 and Pillow never apply it. Decided from the profile's own data (its
+ * matters, and libvips's lcms transform costs ~60 ms of CPU per 4K image (docs/benchmarks.md);
+ * cv2 and Pillow never apply it. Decided from the profile's own data (its
  * colorants and tone curve), not its name: any other profile (Display P3, Adobe RGB, a pure
  * gamma 2.2 curve) is honoured.
  */

@@ -1,6 +1,6 @@
 /**
  * libjpeg-turbo called directly (npm @julusian/jpeg-turbo 2.x: prebuilt N-API 7 bindings, so
- * Node 20 and 22 alike) for the chains that start or end in OpenCV (issue #13). It decodes a
+ * Node 20 and 22 alike) for the chains that start or end in OpenCV. It decodes a
  * JPEG straight into the WASM heap, and to grey when the chain only needs grey (a colour JPEG
  * stores luma beside chroma: no chroma upsampling, no colour conversion, a third of the
  * bytes), and encodes the result from there: no sharp pipeline, no copies of the pixels.
@@ -11,7 +11,7 @@
  * values differ at all), and its grey is the file's luma rather than cvtColor's rounding of
  * decoded RGB. On the sample photos sharpen's output stays within 40.4-40.8 dB PSNR of the
  * sharp path's and edge maps 99.7-99.8% identical; tests/unit/filter-reference.test.ts holds
- * it to issue #13's bounds. JPEG_CODEC=sharp decodes and encodes with sharp as before.
+ * it to ≥ 40 dB and ≥ 98%. JPEG_CODEC=sharp decodes and encodes with sharp instead.
  *
  * Only plain JPEGs take this path (pipeline.ts asks `canDecode`): an EXIF rotation, a colour
  * profile other than sRGB, CMYK, more than 8 bits or more pixels than MAX_INPUT_PIXELS go

@@ -3,7 +3,7 @@
  * - `simd` (default): OpenCV 4.6.0 with WebAssembly SIMD, core + imgproc only, built by
  *   scripts/build-opencv-simd.sh and committed as vendor/opencv-simd/opencv_js.js (2.6 MB).
  *   At 4K it runs GaussianBlur, Canny and filter2D 3-4x faster than @techstark with identical
- *   output (docs/benchmarks.md, issue #13). Its file is checked against SIMD_BUILD_SHA256
+ *   output (docs/benchmarks.md). Its file is checked against SIMD_BUILD_SHA256
  *   before it runs.
  * - `techstark`: @techstark/opencv-js 4.12.0-release.1 (scalar WASM, 10.9 MB), the fallback.
  * Traps (measured with @techstark; the SIMD build's emscripten 3.1.6 has the second one too):

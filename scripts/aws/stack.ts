@@ -40,7 +40,7 @@ const BUCKET = 'ImageBucket';
 export const WORKER_HANDLER = 'handlers/worker.consume';
 const WORKER = { handler: WORKER_HANDLER, timeout: 60, memorySize: 2048 };
 
-/** worker-1 → worker1: the function key, so the deployed name is <service>-<stage>-worker1 (README, WORKER_FUNCTIONS). */
+/** worker-1 → worker1: the function key, so the deployed name is <service>-<stage>-worker1 (docs/deploying.md, WORKER_FUNCTIONS). */
 export const workerFunctionKey = (workerId: string) => workerId.replace(/-/g, '');
 const logicalPart = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export const classQueueId = (route: Route) => `${TASK_QUEUE}${logicalPart(route.name)}`;

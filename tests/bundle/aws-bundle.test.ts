@@ -1,4 +1,4 @@
-// Smoke test of what `sls deploy --stage aws` uploads (issue #12 item 8): the stage is packaged,
+// Smoke test of what `sls deploy --stage aws` uploads: the stage is packaged,
 // its one artifact unzipped into an empty temp dir, and functions are run from there, each in a
 // fresh Node process (the Lambda runtime's Node major, when obtainable), with the environment the
 // CloudFormation template gives it, resolved to a private embedded emulator, real Redis and a

@@ -1,6 +1,6 @@
 /**
  * Reference outputs of the CPU-bound filters on the 4K sample, so a faster implementation can
- * be checked against what the code produced before it (issue #13): the edge maps in full
+ * be checked against the stored pictures of the current filters: the edge maps in full
  * (binary, so a lossless PNG is small) and a representative crop of sharpen.
  * tests/helpers/regenerate-filter-references.ts writes them; tests/unit/filter-reference.test.ts compares.
  */

@@ -7,7 +7,7 @@ import { startStack, type RunningStack } from '../helpers/stack';
 const PIXELS_4K = 3840 * 2160;
 // One 16x4K batch at a time: the other five must wait (2 s at most) and be refused.
 const BUDGET = 16 * PIXELS_4K;
-// The README's sizing: at most ~1.8 bytes of RSS per admitted pixel measured; 3 leaves margin
+// The sizing in docs/configuration.md ("Memory admission"): at most ~1.8 bytes of RSS per admitted pixel measured; 3 leaves margin
 // (without admission the six batches overshoot this bound: ~1379 MB against ~1137 MB).
 const BYTES_PER_ADMITTED_PIXEL = 3;
 const STRATEGIES = ['sequential', 'threading', 'multiprocessing'];

@@ -84,7 +84,7 @@ test('compare-all: the seed body; three strategies, speed-ups vs sequential, a v
 });
 
 test('compare: threading vs multiprocessing only', async () => {
-  // edges (Canny in OpenCV.js) is the CPU-bound filter; sharpen is a sharp convolution since issue #13.
+  // edges (Canny in OpenCV.js) is a CPU-bound filter: it holds the JS thread.
   const { status, body } = await postJson(`${url}/api/process-batch/compare/`, { filters: ['edges'], images: ['sample_4k.jpg'], copies: 2 });
   expect(status).toBe(200);
   expect(Object.keys(body.strategies)).toEqual(['threading', 'multiprocessing']);

@@ -1,6 +1,6 @@
 /**
  * `npm run worker -- worker-1` typed into a clean shell joins the stack `npm start` runs —
- * the README's "worker failure" scenario — through the state file npm start writes at its
+ * docs/getting-started.md's "worker failure" scenario — through the state file npm start writes at its
  * default path. Without a running stack it says so in one line and exits 2.
  */
 import { spawn } from 'node:child_process';

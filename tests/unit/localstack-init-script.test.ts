@@ -29,7 +29,7 @@ const SCRIPT_TEXT = readFileSync(SCRIPT, 'utf8');
 // Missing, the test fails rather than skips: a skip would pass an init script never run.
 function awsCli(): string {
   const aws = findBinary('aws');
-  if (!aws) throw new Error('aws CLI not found on PATH: install an AWS CLI that speaks SQS\'s JSON protocol (aws-cli v1 1.45 as this machine kind ships it, or a current v2; Debian bookworm\'s awscli 2.9.19 is too old) to run the LocalStack init script');
+  if (!aws) throw new Error('aws CLI not found on PATH: install an AWS CLI that speaks SQS\'s JSON protocol (aws-cli v1 1.45, or a current v2; Debian bookworm\'s awscli 2.9.19 is too old) to run the LocalStack init script');
   return aws;
 }
 

@@ -1,4 +1,4 @@
-// OPENCV_BUILD (issue #13): the committed WASM-SIMD build of OpenCV 4.6 is the default and must
+// OPENCV_BUILD: the committed WASM-SIMD build of OpenCV 4.6 is the default and must
 // draw exactly what @techstark/opencv-js 4.12 draws, refuse to run if its file changed, keep its
 // heap flat, and leave @techstark usable as the fallback.
 import { copyFileSync, appendFileSync, mkdtempSync, rmSync } from 'node:fs';

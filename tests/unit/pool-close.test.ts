@@ -1,6 +1,6 @@
 // Closing the batch API's filter pool (lib/filters/pool.ts) while its threads hold images:
-// they finish and are returned, and the process lives on. The pool used to be destroyed at
-// once, and a thread stopped inside a libjpeg-turbo call took the whole process down
+// they finish and are returned, and the process lives on. Close must wait: a thread stopped by
+// force inside a libjpeg-turbo call takes the whole process down
 // ("terminate called after throwing an instance of 'Napi::Error'").
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -11,9 +11,9 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { DependencyUnavailableError } from '../core/errors';
-import { parseFilterSteps } from '../filters/request';
-import { rejectUnknownFields } from '../core/validate';
-import { DEFAULT_IMAGE, headImage, validateImageList } from '../images/source';
+import { filterFields, paramsNamedInFilters, stepsOf } from '../filters/request';
+import { parseWith, strictBody } from '../core/validate';
+import { DEFAULT_IMAGE, headImage, imageListSchema } from '../images/source';
 import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
 import { isMessageEtag } from './message';
@@ -22,7 +22,6 @@ import { sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
 
 /** One SendMessageBatch's worth: a submission's messages always go in one call. */
 export const MAX_TASKS_PER_SUBMISSION = SEND_BATCH_MAX;
-const ALLOWED = ['filters', 'filter_params', 'images'];
 
 /**
  * Sends a task's message again (a DLQ redrive, or recovery after the emulator forgot it) to
@@ -35,14 +34,17 @@ export async function sendTaskAgain(deps: Clients, msg: TaskMessage, reason: str
   );
 }
 
+/** The submission body: the batch endpoints' filters, and up to one SendMessageBatch of images, one task each. */
+export const DistributedBody = strictBody(
+  {
+    ...filterFields,
+    images: imageListSchema(MAX_TASKS_PER_SUBMISSION, 'one task each').default(() => [DEFAULT_IMAGE]),
+  },
+  [paramsNamedInFilters],
+).transform((v) => ({ steps: stepsOf(v), images: v.images }));
+
 export function parseDistributedRequest(body: Record<string, unknown>) {
-  rejectUnknownFields(body, ALLOWED);
-  const steps = parseFilterSteps(body.filters, body.filter_params);
-  let images = [DEFAULT_IMAGE];
-  if (body.images !== undefined) {
-    images = validateImageList(body.images, MAX_TASKS_PER_SUBMISSION, 'one task each');
-  }
-  return { steps, images };
+  return parseWith(DistributedBody, body);
 }
 
 export type DistributedRequest = ReturnType<typeof parseDistributedRequest>;

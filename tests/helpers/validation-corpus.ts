@@ -17,7 +17,7 @@ import { withIdempotency } from '../../lib/tasks/idempotency';
 import { taskStatus } from '../../lib/tasks/status';
 import { listDeadLetters, redriveDeadLetters } from '../../lib/tasks/dead-letters';
 import { validateTaskMessage } from '../../lib/tasks/message';
-import { imageName, slowDelayS } from '../../lib/images/serve';
+import { parseImageQuery, parseSlowQuery } from '../../lib/images/serve';
 import { completeUpload, startUpload, uploadDirect } from '../../lib/images/uploads';
 import { numberInRange } from '../../lib/core/validate';
 
@@ -108,9 +108,9 @@ async function run(c: Case, deps: Clients): Promise<unknown> {
     case 'distributed':
       return parseDistributedRequest(c.body as Record<string, unknown>);
     case 'slow':
-      return { delay: slowDelayS(c.query.delay, cfg.limits.maxSlowDelayS), name: imageName(c.query.name) };
+      return parseSlowQuery(c.query, cfg.limits.maxSlowDelayS);
     case 'image':
-      return { name: imageName(c.query.name) };
+      return parseImageQuery(c.query);
     case 'upload':
       return uploadDirect(deps, { mediaType: c.mediaType, name: c.query.name, overwrite: c.query.overwrite, body: Buffer.alloc(c.bodyBytes) });
     case 'startUpload': {

@@ -28,7 +28,7 @@ const files = sources(LIB);
 
 test('the scan sees every lib folder', () => {
   const folders = new Set(files.map((f) => path.relative(LIB, f).split(path.sep)[0]));
-  expect([...folders].sort()).toEqual(['batch', 'core', 'filters', 'images', 'observability', 'tasks', 'worker']);
+  expect([...folders].sort()).toEqual(['api', 'batch', 'core', 'filters', 'images', 'observability', 'tasks', 'worker']);
 });
 
 test('nothing in lib imports handlers, scripts, bench or tests', () => {

@@ -17,6 +17,8 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
+      // Every response a test receives is checked against the OpenAPI document.
+      setupFilesAfterEnv: ['<rootDir>/tests/helpers/api-contract-setup.ts'],
       globalSetup: '<rootDir>/tests/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/tests/helpers/global-teardown.ts',
     },

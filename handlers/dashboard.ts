@@ -1,35 +1,28 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { dashboardSnapshot } from '../lib/observability/dashboard';
-import { DependencyUnavailableError, NotFoundError } from '../lib/core/errors';
+import { DASHBOARD_ASSETS, DashboardAssetPath, dashboardSnapshot } from '../lib/observability/dashboard';
+import { DependencyUnavailableError } from '../lib/core/errors';
 import { httpHandler, json } from '../lib/core/http';
+import { parseWith } from '../lib/core/validate';
 
 // The only files this serves: a fixed map, never a path taken from the request.
 // Relative to this file, which esbuild's bundle keeps at handlers/: scripts/build-dashboard.ts
 // writes here too, so both read this one constant.
 export const DASHBOARD_DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');
-const ASSETS: Record<string, string> = {
-  '': 'text/html; charset=utf-8',
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
-};
 
 /** GET /api/dashboard/ — the one aggregated request the page makes per tick. */
 export const data = httpHandler(async (_req, deps) => json(200, await dashboardSnapshot(deps)));
 
 /** GET /dashboard/ and /dashboard/{app.js,app.css} */
 export const page = httpHandler(async (req) => {
-  const asset = req.pathParams.asset ?? '';
-  if (!Object.hasOwn(ASSETS, asset)) throw new NotFoundError(`no dashboard asset ${JSON.stringify(asset.slice(0, 60))}`);
-  const file = path.join(DASHBOARD_DIST, asset === '' ? 'index.html' : asset);
+  const asset = req.pathParams.asset === undefined ? 'index.html' : parseWith(DashboardAssetPath, req.pathParams).asset;
   let body: string;
   try {
-    body = await readFile(file, 'utf8');
+    body = await readFile(path.join(DASHBOARD_DIST, asset), 'utf8');
   } catch {
     throw new DependencyUnavailableError('dashboard', 'the dashboard is not built; run `npm run build:dashboard` (npm start does it)');
   }
-  return { statusCode: 200, headers: { 'content-type': ASSETS[asset], 'cache-control': 'no-cache' }, body };
+  return { statusCode: 200, headers: { 'content-type': DASHBOARD_ASSETS[asset], 'cache-control': 'no-cache' }, body };
 }, { public: true });
 
 /** GET / — where to go. */

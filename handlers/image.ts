@@ -1,6 +1,6 @@
 import { binary, httpHandler, json, type Response } from '../lib/core/http';
 import { sleep } from '../lib/core/time';
-import { imageName, serveImage, slowDelayS, type ServedImage } from '../lib/images/serve';
+import { parseImageQuery, parseSlowQuery, serveImage, type ServedImage } from '../lib/images/serve';
 import { imageInfo, listImages } from '../lib/images/source';
 
 function imageResponse(served: ServedImage, extraHeaders: Record<string, string> = {}): Response {
@@ -15,18 +15,17 @@ function imageResponse(served: ServedImage, extraHeaders: Record<string, string>
 
 /** GET /api/image/info/?name= — metadata without transferring the image. */
 export const info = httpHandler(async (req, deps) => {
-  const name = imageName(req.query.name);
+  const { name } = parseImageQuery(req.query);
   const [meta, available] = await Promise.all([imageInfo(deps, name), listImages(deps)]);
   return json(200, { ...meta, available_images: available });
 });
 
 /** GET /api/image/4k/?name= — the stored bytes, unchanged. */
-export const fourK = httpHandler(async (req, deps) => imageResponse(await serveImage(deps, imageName(req.query.name))));
+export const fourK = httpHandler(async (req, deps) => imageResponse(await serveImage(deps, parseImageQuery(req.query).name)));
 
 /** GET /api/image/slow/?delay=&name= — the same after a validated delay. */
 export const slow = httpHandler(async (req, deps) => {
-  const delayS = slowDelayS(req.query.delay, deps.config.limits.maxSlowDelayS);
-  const name = imageName(req.query.name);
+  const { delay: delayS, name } = parseSlowQuery(req.query, deps.config.limits.maxSlowDelayS);
   await sleep(delayS * 1000);
   return imageResponse(await serveImage(deps, name), { 'x-delay-s': String(delayS) });
 });

@@ -1,12 +1,14 @@
-/** Validation of POST /api/process-batch/* bodies (the seed's bodies work verbatim). */
+/** POST /api/process-batch/* bodies as zod schemas (the seed's bodies work verbatim). */
+import { z } from 'zod';
 import type { Config } from '../core/config';
-import { ValidationError } from '../core/errors';
-import { parseFilterSteps, type FilterStep } from '../filters/request';
-import { validateImageList } from '../images/source';
-import { optionalNumberInRange, rejectUnknownFields } from '../core/validate';
+import { bodyRule, customIssue, decimalNumber, explain, parseWith, strictBody } from '../core/validate';
+import { filterFields, paramsNamedInFilters, stepsOf, type FilterStep } from '../filters/request';
+import { imageListSchema } from '../images/source';
 import { STRATEGIES, type Strategy } from './strategies';
 
 export const MAX_COPIES = 16;
+const DEFAULT_ITERATIONS = 5;
+const DEFAULT_STRATEGY: Strategy = 'multiprocessing';
 
 export interface BatchRequest {
   steps: FilterStep[];
@@ -17,28 +19,46 @@ export interface BatchRequest {
   strategy: Strategy;
 }
 
-const COMMON_KEYS = ['filters', 'filter_params', 'images', 'copies'];
-const STRESS_KEYS = ['num_iterations', 'strategy'];
+const StrategySchema = explain(z.enum(STRATEGIES).meta({ description: 'how the stress run processes each iteration' }), () => ({
+  message: `strategy must be one of ${STRATEGIES.join(', ')}`,
+  details: { allowed: STRATEGIES },
+}));
+
+const schemas = new Map<string, ReturnType<typeof buildSchema>>();
+
+function buildSchema(maxImages: number, maxIterations: number, stress: boolean) {
+  const common = {
+    ...filterFields,
+    images: imageListSchema(maxImages, 'GET /api/image/info/ lists them').optional().meta({ description: `1 to ${maxImages} image names; default: every image in the bucket (GET /api/images/ lists them)` }),
+    copies: decimalNumber(1, MAX_COPIES, { integer: true, description: 'how many times each image is processed; images x copies is at most the batch limit' }).default(1),
+  };
+  const stressFields = {
+    num_iterations: decimalNumber(1, maxIterations, { integer: true, description: 'how many times the whole batch runs' }).default(DEFAULT_ITERATIONS),
+    strategy: StrategySchema.default(DEFAULT_STRATEGY),
+  };
+  const shape = stress ? { ...common, ...stressFields } : common;
+  const imagesTimesCopies = bodyRule({ images: common.images, copies: common.copies }, (value, ctx) => {
+    if (value.images && value.images.length * value.copies > maxImages) {
+      ctx.addIssue(
+        customIssue(`images x copies must be at most ${maxImages} images per batch; got ${value.images.length} x ${value.copies}`, { path: ['copies'], field: 'copies', details: { max: maxImages } }),
+      );
+    }
+  });
+  return strictBody(shape, [paramsNamedInFilters, imagesTimesCopies]).transform((v): BatchRequest => {
+    const s = v as typeof v & Partial<z.output<z.ZodObject<typeof stressFields>>>;
+    return { steps: stepsOf(v), images: v.images, copies: v.copies, iterations: s.num_iterations ?? DEFAULT_ITERATIONS, strategy: s.strategy ?? DEFAULT_STRATEGY };
+  });
+}
+
+/** The body schema of the batch endpoints (stress adds num_iterations and strategy), for this deployment's limits. */
+export function batchBodySchema(cfg: Config, opts: { stress?: boolean } = {}) {
+  const { maxBatchImages, maxStressIterations } = cfg.processing;
+  const key = `${maxBatchImages}|${maxStressIterations}|${Boolean(opts.stress)}`;
+  let s = schemas.get(key);
+  if (!s) schemas.set(key, (s = buildSchema(maxBatchImages, maxStressIterations, Boolean(opts.stress))));
+  return s;
+}
 
 export function parseBatchRequest(body: Record<string, unknown>, cfg: Config, opts: { stress?: boolean } = {}): BatchRequest {
-  rejectUnknownFields(body, opts.stress ? [...COMMON_KEYS, ...STRESS_KEYS] : COMMON_KEYS);
-  const steps = parseFilterSteps(body.filters, body.filter_params);
-  const max = cfg.processing.maxBatchImages;
-  let images: string[] | undefined;
-  if (body.images !== undefined) {
-    images = validateImageList(body.images, max, 'GET /api/image/info/ lists them');
-  }
-  const copies = optionalNumberInRange(body.copies, 'copies', 1, 1, MAX_COPIES, { integer: true });
-  if (images && images.length * copies > max) {
-    throw new ValidationError(`images x copies must be at most ${max} images per batch; got ${images.length} x ${copies}`, { field: 'copies', details: { max } });
-  }
-  const iterations = optionalNumberInRange(body.num_iterations, 'num_iterations', 5, 1, cfg.processing.maxStressIterations, { integer: true });
-  let strategy: Strategy = 'multiprocessing';
-  if (body.strategy !== undefined) {
-    if (typeof body.strategy !== 'string' || !(STRATEGIES as readonly string[]).includes(body.strategy)) {
-      throw new ValidationError(`strategy must be one of ${STRATEGIES.join(', ')}`, { field: 'strategy', details: { allowed: STRATEGIES } });
-    }
-    strategy = body.strategy as Strategy;
-  }
-  return { steps, images, copies, iterations, strategy };
+  return parseWith(batchBodySchema(cfg, opts), body);
 }

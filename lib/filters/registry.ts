@@ -11,7 +11,7 @@ import type { OpenCv } from './opencv';
 export type ParamValue = number | string | boolean;
 export type FilterParams = Record<string, ParamValue>;
 
-type ParamSpec =
+export type ParamSpec =
   | { kind: 'number'; min: number; max: number; default: number; integer?: boolean; description: string }
   | { kind: 'enum'; values: readonly string[]; default: string; description: string }
   | { kind: 'boolean'; default: boolean; description: string };

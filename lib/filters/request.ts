@@ -1,7 +1,12 @@
-/** Turns a request's `filters` and `filter_params` into validated steps with defaults filled in. */
+/**
+ * A request's `filters` and `filter_params` as zod schemas built from the registry, and the
+ * validated steps with defaults filled in. Errors name the filter, the parameter and the
+ * allowed range (lib/core/validate.ts turns them into the API's ValidationError).
+ */
+import { z } from 'zod';
 import { ValidationError } from '../core/errors';
-import { numberInRange } from '../core/validate';
-import { FILTER_NAMES, FILTERS, type FilterParams } from './registry';
+import { bodyRule, checkChildrenInOrder, customIssue, explain, jsonNumber, parseWith, strictBody } from '../core/validate';
+import { FILTER_NAMES, FILTERS, type FilterParams, type ParamSpec } from './registry';
 
 export interface FilterStep {
   name: string;
@@ -14,70 +19,102 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function paramsFor(name: string, given: unknown): FilterParams {
-  const def = FILTERS[name];
-  const field = `filter_params.${name}`;
-  if (given !== undefined && !isPlainObject(given)) {
-    throw new ValidationError(`${field} must be an object of parameters (${Object.keys(def.params).join(', ')})`, { field });
+function paramSchema(spec: ParamSpec) {
+  if (spec.kind === 'number') return jsonNumber(spec.min, spec.max, { integer: spec.integer, description: spec.description }).default(spec.default);
+  if (spec.kind === 'enum') {
+    const values = spec.values as [string, ...string[]];
+    return explain(z.enum(values).meta({ description: spec.description }), ({ raw, field }) => ({
+      message: `${field} must be one of ${values.join(', ')}; got ${JSON.stringify(raw)}`,
+      details: { allowed: values },
+    })).default(spec.default);
   }
-  const raw = (given ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
-    if (!(key in def.params)) {
-      throw new ValidationError(`${field}.${key} is not a parameter of ${name}; valid: ${Object.keys(def.params).join(', ')}`, { field: `${field}.${key}` });
-    }
-  }
-  const params: FilterParams = {};
-  for (const [key, spec] of Object.entries(def.params)) {
-    const value = raw[key];
-    const f = `${field}.${key}`;
-    if (value === undefined) params[key] = spec.default;
-    else if (spec.kind === 'number') {
-      if (typeof value !== 'number') throw new ValidationError(`${f} must be ${spec.integer ? 'an integer' : 'a number'} from ${spec.min} to ${spec.max}; got ${JSON.stringify(value)}`, { field: f, details: { min: spec.min, max: spec.max } });
-      params[key] = numberInRange(value, f, spec.min, spec.max, { integer: spec.integer });
-    } else if (spec.kind === 'enum') {
-      if (typeof value !== 'string' || !spec.values.includes(value)) {
-        throw new ValidationError(`${f} must be one of ${spec.values.join(', ')}; got ${JSON.stringify(value)}`, { field: f, details: { allowed: spec.values } });
-      }
-      params[key] = value;
-    } else {
-      if (typeof value !== 'boolean') throw new ValidationError(`${f} must be true or false; got ${JSON.stringify(value)}`, { field: f });
-      params[key] = value;
-    }
-  }
-  def.check?.(params);
-  return params;
+  return explain(z.boolean().meta({ description: spec.description }), ({ raw, field }) => ({ message: `${field} must be true or false; got ${JSON.stringify(raw)}` })).default(spec.default);
 }
 
+/** One filter's parameters: only its own, each in range; then the filter's own cross-parameter check. */
+function filterParamsSchema(name: string) {
+  const def = FILTERS[name];
+  const keys = Object.keys(def.params);
+  const prefix = `filter_params.${name}`;
+  const shape = Object.fromEntries(Object.entries(def.params).map(([k, spec]) => [k, paramSchema(spec)]));
+  const checked = z
+    .strictObject(shape)
+    .superRefine((params, ctx) => {
+      if (!def.check || ctx.issues.length) return;
+      try {
+        def.check(params as FilterParams);
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        const field = e.field ?? prefix;
+        const rest = field.startsWith(`${prefix}.`) ? field.slice(prefix.length + 1).split('.') : [];
+        ctx.addIssue(customIssue(e.message, { path: rest, field, details: e.details }));
+      }
+    })
+    .meta({ description: def.description });
+  return explain(checked, ({ key, field }) =>
+    key !== undefined ? { message: `${field} is not a parameter of ${name}; valid: ${keys.join(', ')}`, field } : { message: `${field} must be an object of parameters (${keys.join(', ')})` },
+  );
+}
+
+const PARAMS = Object.fromEntries(FILTER_NAMES.map((n) => [n, filterParamsSchema(n)]));
+/** Each filter's parameters when the request gives none. */
+const DEFAULT_PARAMS: Record<string, FilterParams> = Object.fromEntries(FILTER_NAMES.map((n) => [n, PARAMS[n].parse({}) as FilterParams]));
+
+const FILTER_LIST = FILTER_NAMES.join(', ');
+
+export const FilterName = explain(z.enum(FILTER_NAMES as [string, ...string[]]), ({ raw, field }) => ({
+  message: `${field}: unknown filter ${JSON.stringify(raw)?.slice(0, 60)}; valid filters: ${FILTER_LIST}`,
+  details: { valid_filters: FILTER_NAMES },
+}));
+
+export const FilterNames = explain(z.array(FilterName).min(1).max(MAX_FILTERS).meta({ description: 'the filters to apply, in order; a filter may repeat' }), ({ field }) => ({
+  message: `filters must be a list of 1 to ${MAX_FILTERS} filter names from: ${FILTER_LIST}`,
+  field,
+  details: { valid_filters: FILTER_NAMES },
+}));
+
+/**
+ * Parameters by filter name, each optional. Checked in the order of `filters` next to it,
+ * after any key that is not a filter or not in `filters`.
+ */
+export const FilterParamsSchema = checkChildrenInOrder(
+  explain(
+    z
+      .strictObject(Object.fromEntries(FILTER_NAMES.map((n) => [n, PARAMS[n].optional()])))
+      .meta({ description: 'parameters per filter name; a filter named here must be in filters; omitted parameters take their defaults' }),
+    ({ key, field }) =>
+      key !== undefined
+        ? { message: `filter_params.${key.slice(0, 60)}: unknown filter; valid filters: ${FILTER_LIST}`, field: `filter_params.${key.slice(0, 60)}` }
+        : { message: 'filter_params must be an object keyed by filter name', field },
+  ),
+  (parent) => {
+    const filters = isPlainObject(parent) ? parent.filters : undefined;
+    return Array.isArray(filters) ? filters.filter((f): f is string => typeof f === 'string') : undefined;
+  },
+);
+
+/** The `filters` and `filter_params` fields of a request body. */
+export const filterFields = { filters: FilterNames, filter_params: FilterParamsSchema.nullish() };
+
+type FilterFields = { filters: string[]; filter_params?: Record<string, unknown> | null };
+
+/** The body-level rule of a body with `filterFields`: a filter given parameters must be one of the filters. */
+export const paramsNamedInFilters = bodyRule({ filters: FilterNames, filter_params: z.unknown() }, (value, ctx) => {
+  if (!isPlainObject(value.filter_params)) return;
+  for (const key of Object.keys(value.filter_params)) {
+    if (Object.hasOwn(FILTERS, key) && !value.filters.includes(key)) {
+      ctx.addIssue(customIssue(`filter_params.${key} is given but ${key} is not in filters`, { path: ['filter_params', key], field: `filter_params.${key}`, unknownKey: true }));
+    }
+  }
+});
+
+/** The steps of a parsed body with `filterFields`, each filter's parameters complete. */
+export function stepsOf(value: FilterFields): FilterStep[] {
+  return value.filters.map((name) => ({ name, params: (value.filter_params?.[name] as FilterParams | undefined) ?? { ...DEFAULT_PARAMS[name] } }));
+}
+
+const FilterStepsSchema = strictBody(filterFields, [paramsNamedInFilters]).transform(stepsOf);
+
 export function parseFilterSteps(filters: unknown, filterParams: unknown): FilterStep[] {
-  if (!Array.isArray(filters) || filters.length === 0 || filters.length > MAX_FILTERS) {
-    throw new ValidationError(`filters must be a list of 1 to ${MAX_FILTERS} filter names from: ${FILTER_NAMES.join(', ')}`, {
-      field: 'filters',
-      details: { valid_filters: FILTER_NAMES },
-    });
-  }
-  filters.forEach((f, i) => {
-    if (typeof f !== 'string' || !(f in FILTERS) || !Object.hasOwn(FILTERS, f)) {
-      throw new ValidationError(`filters[${i}]: unknown filter ${JSON.stringify(f)?.slice(0, 60)}; valid filters: ${FILTER_NAMES.join(', ')}`, {
-        field: `filters[${i}]`,
-        details: { valid_filters: FILTER_NAMES },
-      });
-    }
-  });
-  if (filterParams !== undefined && filterParams !== null && !isPlainObject(filterParams)) {
-    throw new ValidationError('filter_params must be an object keyed by filter name', { field: 'filter_params' });
-  }
-  const given = (filterParams ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!Object.hasOwn(FILTERS, key)) {
-      throw new ValidationError(`filter_params.${key.slice(0, 60)}: unknown filter; valid filters: ${FILTER_NAMES.join(', ')}`, { field: `filter_params.${key.slice(0, 60)}` });
-    }
-    if (!filters.includes(key)) {
-      throw new ValidationError(`filter_params.${key} is given but ${key} is not in filters`, { field: `filter_params.${key}` });
-    }
-  }
-  const resolved = new Map<string, FilterParams>();
-  return (filters as string[]).map((name) => {
-    if (!resolved.has(name)) resolved.set(name, paramsFor(name, given[name]));
-    return { name, params: resolved.get(name)! };
-  });
+  return parseWith(FilterStepsSchema, { filters, filter_params: filterParams });
 }

@@ -6,18 +6,38 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp from 'sharp';
+import { z } from 'zod';
 import type { Clients } from '../core/clients';
 import { bufferOver } from '../core/bytes';
 import { InFlight } from '../core/in-flight';
 import { dependency, httpStatus } from '../core/dependencies';
-import { ImageRejectedError, NotFoundError, ValidationError } from '../core/errors';
+import { ImageRejectedError, NotFoundError } from '../core/errors';
+import { explain, parseField } from '../core/validate';
 import type { SourceCache } from './source-cache';
 
 export const SOURCE_PREFIX = 'source/';
 export const DEFAULT_IMAGE = 'sample_4k.jpg';
-export const IMAGE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(jpe?g|png|webp|avif|tiff?)$/i;
+/** Extensions in either case, spelled out: a JSON Schema pattern has no flags. */
+const EXTENSION = '([Jj][Pp][Ee]?[Gg]|[Pp][Nn][Gg]|[Ww][Ee][Bb][Pp]|[Aa][Vv][Ii][Ff]|[Tt][Ii][Ff][Ff]?)';
+export const IMAGE_FILE = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\.${EXTENSION}$`);
+/** A name a request may use: an image file name without '..' anywhere. */
+const IMAGE_NAME = new RegExp(`^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\.${EXTENSION}$`);
 const NAME_RULE =
   "must be an image file name such as sample_4k.jpg: 1-100 letters, digits, '.', '_' or '-', ending in .jpg, .jpeg, .png, .webp, .avif, .tif or .tiff, with no path";
+
+/** A source image's name as a request gives it: a plain file name, so no request can address anything outside source/. */
+export const ImageName = explain(
+  z.string().regex(IMAGE_NAME).meta({ description: `an image in the bucket's ${SOURCE_PREFIX}; ${NAME_RULE.replace(/^must be /, '')}`, examples: [DEFAULT_IMAGE] }),
+  ({ raw, field }) => ({ message: typeof raw !== 'string' || raw.length === 0 ? `${field} ${NAME_RULE}` : `${field} ${NAME_RULE}; got ${JSON.stringify(raw.slice(0, 120))}` }),
+);
+
+/** A request's `images` list: 1 to max valid names; `hint` ends the message with what the list means for that endpoint. */
+export function imageListSchema(max: number, hint: string) {
+  return explain(z.array(ImageName).min(1).max(max).meta({ description: `1 to ${max} image names (${hint})` }), () => ({
+    message: `images must be a list of 1 to ${max} image names (${hint})`,
+    field: 'images',
+  }));
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   jpg: 'image/jpeg',
@@ -35,22 +55,7 @@ export function contentTypeFor(name: string): string {
 
 /** Returns the name if it is a safe image file name, else throws a ValidationError for `field`. */
 export function validateImageName(raw: unknown, field = 'name'): string {
-  if (typeof raw !== 'string' || raw.length === 0) throw new ValidationError(`${field} ${NAME_RULE}`, { field });
-  if (!IMAGE_FILE.test(raw) || raw.includes('..')) {
-    throw new ValidationError(`${field} ${NAME_RULE}; got ${JSON.stringify(raw.slice(0, 120))}`, { field });
-  }
-  return raw;
-}
-
-/**
- * A request's `images` list: 1 to max valid names, each error naming its index
- * (images[2]). `hint` ends the message with what the list means for that endpoint.
- */
-export function validateImageList(raw: unknown, max: number, hint: string): string[] {
-  if (!Array.isArray(raw) || raw.length === 0 || raw.length > max) {
-    throw new ValidationError(`images must be a list of 1 to ${max} image names (${hint})`, { field: 'images' });
-  }
-  return raw.map((n, i) => validateImageName(n, `images[${i}]`));
+  return parseField(ImageName, field, raw);
 }
 
 /** An S3 error that means "no such object". */

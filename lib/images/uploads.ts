@@ -9,11 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import sharp, { type Metadata } from 'sharp';
+import { z } from 'zod';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { ConflictError, ImageRejectedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
-import { contentTypeFor, isMissing, objectExists, SOURCE_PREFIX, validateImageName } from './source';
-import { numberInRange, UUID } from '../core/validate';
+import { contentTypeFor, ImageName, isMissing, objectExists, SOURCE_PREFIX } from './source';
+import { decimalNumber, explain, parseWith, UUID } from '../core/validate';
 
 /**
  * A presigned upload URL lives 15 minutes, shorter than PRESIGN_TTL_S (for downloads):
@@ -25,7 +26,6 @@ const UPLOAD_URL_TTL_S = 900;
 export const MAX_DIRECT_UPLOAD_BYTES = 10 * 1024 * 1024;
 /** Large uploads are staged here; the bucket's lifecycle rule and IAM (scripts/aws/stack.ts) use it too. */
 export const STAGING_PREFIX = 'uploads/';
-const UPLOAD_ID = UUID;
 
 /** sharp's format name → the extensions a file of that format may have. */
 const ALLOWED_FORMATS: Record<string, string[]> = {
@@ -71,10 +71,47 @@ async function store(deps: Clients, name: string, bytes: Buffer, overwrite: bool
   return { name, bytes: bytes.length, ...info, key };
 }
 
-function overwriteFlag(raw: string | undefined): boolean {
-  if (raw === undefined || raw === 'false') return false;
-  if (raw === 'true') return true;
-  throw new ValidationError('overwrite must be true or false', { field: 'overwrite' });
+const OVERWRITE_RULE = 'overwrite must be true or false';
+
+/** POST /api/images/?name=&overwrite= */
+export const UploadQuery = z.object({
+  name: ImageName,
+  overwrite: explain(z.enum(['true', 'false']).meta({ description: 'replace an image of that name' }), () => ({ message: OVERWRITE_RULE }))
+    .default('false')
+    .transform((v) => v === 'true'),
+});
+
+/** POST /api/images/uploads/{upload_id}/complete/ */
+export const UploadIdPath = z.object({
+  upload_id: explain(z.string().regex(UUID).meta({ description: 'the upload_id POST /api/images/uploads/ returned' }), () => ({
+    message: 'upload id must be the upload_id that POST /api/images/uploads/ returned',
+    field: 'upload_id',
+  })),
+});
+
+export const CompleteUploadBody = z.object({
+  name: ImageName.meta({ description: 'the name given to POST /api/images/uploads/' }),
+  overwrite: explain(z.union([z.boolean(), z.enum(['true', 'false'])]).meta({ description: 'replace an image of that name' }), () => ({ message: OVERWRITE_RULE }))
+    .optional()
+    .transform((v) => v === true || v === 'true'),
+});
+
+const startBodies = new Map<number, ReturnType<typeof buildStartBody>>();
+
+function buildStartBody(maxBytes: number) {
+  const bytes = explain(decimalNumber(1, maxBytes, { integer: true, unit: "bytes (the file's exact size)", description: "the file's exact size in bytes; the URL is signed for it" }), ({ raw, inherited }) =>
+    typeof raw === 'number' && Number.isInteger(raw) && raw > maxBytes
+      ? { message: `bytes is ${raw}; uploads take at most ${maxBytes} bytes (MAX_INPUT_BYTES)`, error: PayloadTooLargeError }
+      : inherited!(),
+  );
+  return z.object({ name: ImageName, bytes });
+}
+
+/** POST /api/images/uploads/ {name, bytes}, for this deployment's MAX_INPUT_BYTES. */
+export function startUploadBodySchema(maxBytes: number) {
+  let s = startBodies.get(maxBytes);
+  if (!s) startBodies.set(maxBytes, (s = buildStartBody(maxBytes)));
+  return s;
 }
 
 export interface DirectUpload {
@@ -91,13 +128,14 @@ export async function uploadDirect(deps: Clients, upload: DirectUpload) {
     // API Gateway passes image/* bodies through as text, which corrupts them.
     throw new UnsupportedMediaTypeError(`send the file as Content-Type: application/octet-stream (got ${type || 'none'})`, { field: 'content-type' });
   }
-  const name = validateImageName(upload.name, 'name');
+  const { name } = parseWith(UploadQuery.pick({ name: true }), { name: upload.name });
   const body = upload.body;
   if (body.length === 0) throw new ValidationError('the body is empty: send the image bytes', { field: 'body' });
   if (body.length > MAX_DIRECT_UPLOAD_BYTES) {
     throw new PayloadTooLargeError(`body is ${body.length} bytes; direct uploads take at most ${MAX_DIRECT_UPLOAD_BYTES}: use POST /api/images/uploads/ for bigger files`, { field: 'body' });
   }
-  return store(deps, name, body, overwriteFlag(upload.overwrite));
+  const { overwrite } = parseWith(UploadQuery.pick({ overwrite: true }), { overwrite: upload.overwrite });
+  return store(deps, name, body, overwrite);
 }
 
 /**
@@ -107,12 +145,8 @@ export async function uploadDirect(deps: Clients, upload: DirectUpload) {
  * size again either way.
  */
 export async function startUpload(deps: Clients, body: Record<string, unknown>) {
-  const name = validateImageName(body.name, 'name');
   const maxBytes = deps.config.processing.maxInputBytes;
-  if (typeof body.bytes === 'number' && Number.isInteger(body.bytes) && body.bytes > maxBytes) {
-    throw new PayloadTooLargeError(`bytes is ${body.bytes}; uploads take at most ${maxBytes} bytes (MAX_INPUT_BYTES)`, { field: 'bytes' });
-  }
-  const bytes = numberInRange(body.bytes, 'bytes', 1, maxBytes, { integer: true, unit: "bytes (the file's exact size)" });
+  const { name, bytes } = parseWith(startUploadBodySchema(maxBytes), body);
   const id = randomUUID();
   const key = `${STAGING_PREFIX}${id}/${name}`;
   const contentType = contentTypeFor(name);
@@ -136,8 +170,8 @@ export async function startUpload(deps: Clients, body: Record<string, unknown>) 
 }
 
 export async function completeUpload(deps: Clients, rawId: string | undefined, body: Record<string, unknown>) {
-  if (!rawId || !UPLOAD_ID.test(rawId)) throw new ValidationError('upload id must be the upload_id that POST /api/images/uploads/ returned', { field: 'upload_id' });
-  const name = validateImageName(body.name, 'name');
+  parseWith(UploadIdPath, { upload_id: rawId });
+  const { name } = parseWith(CompleteUploadBody.pick({ name: true }), body);
   const key = `${STAGING_PREFIX}${rawId}/${name}`;
   const bucket = deps.config.aws.bucket;
   let head;
@@ -155,7 +189,9 @@ export async function completeUpload(deps: Clients, rawId: string | undefined, b
     }
     const obj = await dependency('s3', () => deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
     const bytes = Buffer.from(await obj.Body!.transformToByteArray());
-    return await store(deps, name, bytes, overwriteFlag(body.overwrite === undefined ? undefined : String(body.overwrite)));
+    // Checked once the staged file is found: a missing upload is a 404 whatever else the body says.
+    const { overwrite } = parseWith(CompleteUploadBody.pick({ overwrite: true }), body);
+    return await store(deps, name, bytes, overwrite);
   } finally {
     // Verified or refused, the staged file is not kept.
     await deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);

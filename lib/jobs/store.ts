@@ -9,23 +9,20 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { NotFoundError, ValidationError } from '../core/errors';
-import { UUID } from '../core/validate';
-import { getTasks, jobScriptArgs, type TaskRecord, type TaskStatus } from '../tasks/store';
+import { parseWith, UUID } from '../core/validate';
+import { JOB_STATUSES, JobIdPath, JobListQuery, JobTasksQuery } from './schemas';
+import { getTasks, jobScriptArgs, type TaskRecord } from '../tasks/store';
 import { jobEventsKey, jobKey, webhookDueKey, jobDeliveriesKey } from './events';
-import { JOB_LUA, TASK_STATUSES, TERMINAL_JOB_STATUSES } from './lua';
+import { JOB_LUA } from './lua';
 
-export type JobStatus = 'pending' | 'running' | (typeof TERMINAL_JOB_STATUSES)[number];
-export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'running', ...TERMINAL_JOB_STATUSES];
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 const jobTasksKey = (deps: Clients, jobId: string) => deps.key('job', jobId, 'tasks');
 const jobIndexKey = (deps: Clients) => deps.key('jobs');
 const deadlinesKey = (deps: Clients) => deps.key('jobs', 'deadlines');
 
 export function validateJobId(raw: string | undefined): string {
-  if (!raw || !UUID.test(raw)) {
-    throw new ValidationError(`job id must be a UUID such as 3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f1a2b; got ${JSON.stringify((raw ?? '').slice(0, 80))}`, { field: 'job_id' });
-  }
-  return raw;
+  return parseWith(JobIdPath, { job_id: raw }).job_id;
 }
 
 export interface JobCounts {
@@ -105,22 +102,6 @@ export async function jobView(deps: Clients, rawId: string | undefined) {
   };
 }
 
-export const JOB_LIST_MAX = 100;
-const TASK_LIST_MAX = 1000;
-
-function limitOf(raw: string | undefined, def: number, max: number): number {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > max) throw new ValidationError(`limit must be an integer from 1 to ${max}; got ${JSON.stringify(raw.slice(0, 40))}`, { field: 'limit' });
-  return n;
-}
-
-function statusFilter<T extends string>(raw: string | undefined, allowed: readonly T[]): T | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ValidationError(`status must be one of ${allowed.join(', ')}; got ${JSON.stringify(raw.slice(0, 40))}`, { field: 'status' });
-  return raw as T;
-}
-
 /** A list position: the created time and id of the last job shown. */
 function decodeCursor(raw: string | undefined): { ms: number; id: string } | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -136,9 +117,8 @@ const LIST_SCAN_MAX = 500;
 
 /** GET /api/jobs/?status=&limit=&cursor=: newest first. */
 export async function listJobs(deps: Clients, query: Record<string, string | undefined>) {
-  const limit = limitOf(query.limit, 20, JOB_LIST_MAX);
-  const status = statusFilter(query.status, JOB_STATUSES);
-  const after = decodeCursor(query.cursor);
+  const { limit, status, cursor } = parseWith(JobListQuery, query);
+  const after = decodeCursor(cursor);
   const jobs: JobSummary[] = [];
   let max = after ? String(after.ms) : '+inf';
   let scanned = 0;
@@ -174,12 +154,11 @@ export async function listJobs(deps: Clients, query: Record<string, string | und
 /** GET /api/jobs/{id}/tasks/?status=&limit=&cursor=: the job's tasks in submission order. */
 export async function listJobTasks(deps: Clients, rawId: string | undefined, query: Record<string, string | undefined>) {
   const job = await getJobSummary(deps, rawId);
-  const limit = limitOf(query.limit, 100, TASK_LIST_MAX);
-  const status = statusFilter<TaskStatus>(query.status, TASK_STATUSES);
+  const { limit, status, cursor } = parseWith(JobTasksQuery, query);
   let offset = 0;
-  if (query.cursor !== undefined && query.cursor !== '') {
-    if (!/^\d{1,5}$/.test(query.cursor)) throw new ValidationError('cursor must be the next_cursor of a previous page', { field: 'cursor' });
-    offset = Number(query.cursor);
+  if (cursor !== undefined && cursor !== '') {
+    if (!/^\d{1,5}$/.test(cursor)) throw new ValidationError('cursor must be the next_cursor of a previous page', { field: 'cursor' });
+    offset = Number(cursor);
   }
   const ids = await jobTaskIds(deps, job.job_id);
   const tasks = (await getTasks(deps, ids)).filter((t) => !status || t.status === status);

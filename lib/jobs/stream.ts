@@ -11,7 +11,9 @@
  * nothing missed: every response starts strictly after the seq it was asked to resume from.
  */
 import type { Clients } from '../core/clients';
-import { ValidationError } from '../core/errors';
+import { z } from 'zod';
+import { parseWith } from '../core/validate';
+import { JobEventsQuery, seqSchema } from './schemas';
 import { sleep } from '../core/time';
 import { EVENTS_PAGE_MAX, isTerminalJobEvent, readJobEvents, type JobEvent } from './events';
 import { getJobSummary } from './store';
@@ -22,24 +24,10 @@ const SSE_POLL_MS = 200;
 /** What the client waits before it reconnects for the next events. */
 const SSE_RETRY_MS = 500;
 
-function seqParam(raw: string | undefined, field: string): number {
-  if (raw === undefined || raw === '') return 0;
-  if (!/^\d{1,9}$/.test(raw)) throw new ValidationError(`${field} must be an event seq, an integer from 0 to 999999999; got ${JSON.stringify(raw.slice(0, 40))}`, { field });
-  return Number(raw);
-}
-
-function limitParam(raw: string | undefined): number {
-  if (raw === undefined) return 100;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > EVENTS_PAGE_MAX) throw new ValidationError(`limit must be an integer from 1 to ${EVENTS_PAGE_MAX}; got ${JSON.stringify(raw.slice(0, 40))}`, { field: 'limit' });
-  return n;
-}
-
 /** The JSON page: events after `after`, oldest first, and where to go on from. */
 export async function jobEventsPage(deps: Clients, rawId: string | undefined, query: Record<string, string | undefined>) {
   const job = await getJobSummary(deps, rawId);
-  const after = seqParam(query.after, 'after');
-  const limit = limitParam(query.limit);
+  const { after, limit } = parseWith(JobEventsQuery, query);
   const events = await readJobEvents(deps, job.job_id, after, limit);
   const last = events.at(-1)?.seq ?? after;
   return { job_id: job.job_id, status: job.status, events, next_after: last, ended: events.some(isTerminalJobEvent) || (events.length === 0 && job.status !== 'pending' && job.status !== 'running') };
@@ -52,7 +40,7 @@ function sseFrame(e: JobEvent): string {
 /** One long-poll response of the SSE stream: the text to send, or undefined (204) once the log has ended before the resume point. */
 export async function jobEventStream(deps: Clients, rawId: string | undefined, resumeFrom: string | undefined, waitMs = SSE_WAIT_MS): Promise<string | undefined> {
   const job = await getJobSummary(deps, rawId);
-  const after = seqParam(resumeFrom, 'Last-Event-ID');
+  const after = parseWith(z.object({ 'Last-Event-ID': seqSchema('Last-Event-ID') }), { 'Last-Event-ID': resumeFrom })['Last-Event-ID'];
   const deadline = Date.now() + waitMs;
   let events = await readJobEvents(deps, job.job_id, after, EVENTS_PAGE_MAX);
   while (events.length === 0 && Date.now() < deadline) {

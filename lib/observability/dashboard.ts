@@ -3,10 +3,28 @@
  * queue depth, outcome totals, recent tasks, processing-time percentiles and per-filter
  * means, and completed/failed counts per 15 s over the last 10 minutes.
  */
+import { z } from 'zod';
 import type { Clients } from '../core/clients';
+import { NotFoundError } from '../core/errors';
 import { percentileOf } from '../core/numbers';
+import { explain } from '../core/validate';
 import { getTasks, pickFields, recentTaskIds, TASK_SUMMARY_FIELDS, type TaskRecord } from '../tasks/store';
 import { workersStatus } from '../worker/status';
+
+/** The dashboard's built files (scripts/build-dashboard.ts) and their types: the only names GET /dashboard/{asset} serves. */
+export const DASHBOARD_ASSETS: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+};
+
+export const DashboardAssetPath = z.object({
+  asset: explain(z.enum(Object.keys(DASHBOARD_ASSETS) as [string, ...string[]]).meta({ description: 'a file of the dashboard' }), ({ raw }) => ({
+    message: `no dashboard asset ${JSON.stringify(String(raw ?? '').slice(0, 60))}`,
+    field: 'asset',
+    error: NotFoundError,
+  })),
+});
 
 export const RECENT_TASKS = 200;
 const TIMELINE_BUCKET_S = 15;

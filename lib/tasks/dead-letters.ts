@@ -7,11 +7,18 @@ import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { deadLetterQueueUrl } from './queues';
-import { optionalNumberInRange } from '../core/validate';
+import { z } from 'zod';
+import { decimalNumber, parseWith } from '../core/validate';
 import { ValidationError } from '../core/errors';
 import { readTaskMessage, validateTaskMessage } from './message';
 import { getTask, requeueTask, type TaskMessage } from './store';
 import { sendTaskAgain } from './submit';
+
+const max = () => decimalNumber(1, 100, { integer: true, description: 'at most this many dead letters' }).default(10);
+/** GET /api/dlq/?max= */
+export const DeadLettersQuery = z.object({ max: max() });
+/** POST /api/dlq/redrive/ {max} */
+export const RedriveBody = z.object({ max: max() });
 
 function parse(m: Message): Partial<TaskMessage> {
   try {
@@ -46,7 +53,7 @@ export async function deleteDeadLetter(deps: Clients, dlqUrl: string, m: Message
 }
 
 export async function listDeadLetters(deps: Clients, query: Record<string, string>) {
-  const max = optionalNumberInRange(query.max, 'max', 10, 1, 100, { integer: true });
+  const { max } = parseWith(DeadLettersQuery, query);
   const messages = await receiveDeadLetters(deps, max, 1);
   const items = await Promise.all(
     messages.map(async (m) => {
@@ -70,7 +77,7 @@ export async function listDeadLetters(deps: Clients, query: Record<string, strin
 
 /** Moves up to `max` dead letters back to their task queue, tasks back to pending. */
 export async function redriveDeadLetters(deps: Clients, body: Record<string, unknown>) {
-  const max = optionalNumberInRange(body.max, 'max', 10, 1, 100, { integer: true });
+  const { max } = parseWith(RedriveBody, body);
   const dlq = await deadLetterQueueUrl(deps);
   // Long enough to finish moving them; a crash midway leaves them to reappear in the DLQ.
   const messages = await receiveDeadLetters(deps, max, 30);

@@ -5,11 +5,21 @@
  * retry while the first is still running is a 409. Keys live IDEMPOTENCY_TTL_S in Redis.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { ConflictError, UnprocessableError, ValidationError } from '../core/errors';
+import { ConflictError, UnprocessableError } from '../core/errors';
+import { explain, parseWith } from '../core/validate';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The Idempotency-Key request header (lower case, as lib/core/http.ts keeps headers). */
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': explain(
+    z.string().regex(KEY).meta({ description: 'a retry with the same key and body gets the first answer, and nothing is enqueued twice; the same key with another body is a 422' }),
+    () => ({ message: 'Idempotency-Key must be 1-255 printable ASCII characters without spaces', field: 'Idempotency-Key' }),
+  ).optional(),
+});
 const IN_PROGRESS_TTL_S = 60;
 
 interface Stored {
@@ -38,7 +48,7 @@ export async function withIdempotency<T>(
   run: () => Promise<{ status: number; response: T }>,
 ): Promise<{ status: number; response: T; replayed: boolean }> {
   if (rawKey === undefined) return { ...(await run()), replayed: false };
-  if (!KEY.test(rawKey)) throw new ValidationError('Idempotency-Key must be 1-255 printable ASCII characters without spaces', { field: 'Idempotency-Key' });
+  parseWith(IdempotencyHeaders, { 'idempotency-key': rawKey });
   const key = deps.key('idem', createHash('sha256').update(rawKey).digest('hex'));
   const bodyHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
   const claimed = await dependency('redis', () => deps.redis.set(key, JSON.stringify({ state: 'in_progress', body_hash: bodyHash } satisfies Stored), 'EX', IN_PROGRESS_TTL_S, 'NX'));

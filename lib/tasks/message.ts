@@ -3,19 +3,26 @@
  * queue is an input like any other: the body is checked twice — that it is a task message
  * at all, then that its contents pass the same rules the API applied when it was submitted.
  */
+import { z } from 'zod';
 import { ValidationError } from '../core/errors';
 import { parseFilterSteps } from '../filters/request';
 import { validateImageName } from '../images/source';
 import type { TaskMessage } from './store';
-import { UUID } from '../core/validate';
+import { explain, parseWith, UUID } from '../core/validate';
 
 const TASK_ID = UUID;
+const EXAMPLE_ID = '3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f1a2b';
+
+/** GET /api/task/{task_id}/status/ */
+export const TaskIdPath = z.object({
+  task_id: explain(z.string().regex(TASK_ID).meta({ description: 'a task id a submission returned', examples: [EXAMPLE_ID] }), ({ raw }) => ({
+    message: `task id must be a UUID such as ${EXAMPLE_ID}; got ${JSON.stringify((typeof raw === 'string' ? raw : '').slice(0, 80))}`,
+    field: 'task_id',
+  })),
+});
 
 export function validateTaskId(raw: string | undefined): string {
-  if (!raw || !TASK_ID.test(raw)) {
-    throw new ValidationError(`task id must be a UUID such as 3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f1a2b; got ${JSON.stringify((raw ?? '').slice(0, 80))}`, { field: 'task_id' });
-  }
-  return raw;
+  return parseWith(TaskIdPath, { task_id: raw }).task_id;
 }
 
 /** A body that is not a task message at all: nothing says which task it was, or what to do. */

@@ -10,12 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { DependencyUnavailableError, ValidationError } from '../core/errors';
+import { DependencyUnavailableError } from '../core/errors';
 import { mapLimit } from '../core/concurrency';
 import { deleteJob, jobUrl } from '../jobs/store';
-import { parseFilterSteps } from '../filters/request';
-import { rejectUnknownFields } from '../core/validate';
-import { DEFAULT_IMAGE, headImage, validateImageList } from '../images/source';
+import { filterFields, paramsNamedInFilters, stepsOf } from '../filters/request';
+import { jsonNumber, parseWith, strictBody } from '../core/validate';
+import { DEFAULT_IMAGE, headImage, imageListSchema } from '../images/source';
 import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
 import { isMessageEtag } from './message';
@@ -28,7 +28,6 @@ export const MAX_TASKS_PER_SUBMISSION = 1000;
 export const DEADLINE_S = { min: 1, max: 86_400 };
 /** Concurrent S3 HEADs and SQS batches of one submission. */
 const SUBMIT_CONCURRENCY = 16;
-const ALLOWED = ['filters', 'filter_params', 'images', 'deadline_s'];
 
 /**
  * Sends a task's message again (a DLQ redrive, or recovery after the emulator forgot it) to
@@ -41,22 +40,18 @@ export async function sendTaskAgain(deps: Clients, msg: TaskMessage, reason: str
   );
 }
 
+/** The submission body: the batch endpoints' filters, up to 1,000 images (one task each), and an optional deadline. */
+export const DistributedBody = strictBody(
+  {
+    ...filterFields,
+    images: imageListSchema(MAX_TASKS_PER_SUBMISSION, 'one task each').default(() => [DEFAULT_IMAGE]),
+    deadline_s: jsonNumber(DEADLINE_S.min, DEADLINE_S.max, { integer: true, description: 'seconds from submission after which unfinished tasks are timed_out' }).optional(),
+  },
+  [paramsNamedInFilters],
+).transform((v) => ({ steps: stepsOf(v), images: v.images, deadlineS: v.deadline_s }));
+
 export function parseDistributedRequest(body: Record<string, unknown>) {
-  rejectUnknownFields(body, ALLOWED);
-  const steps = parseFilterSteps(body.filters, body.filter_params);
-  let images = [DEFAULT_IMAGE];
-  if (body.images !== undefined) {
-    images = validateImageList(body.images, MAX_TASKS_PER_SUBMISSION, 'one task each');
-  }
-  let deadlineS: number | undefined;
-  if (body.deadline_s !== undefined) {
-    const d = body.deadline_s;
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < DEADLINE_S.min || d > DEADLINE_S.max) {
-      throw new ValidationError(`deadline_s must be an integer from ${DEADLINE_S.min} to ${DEADLINE_S.max} (seconds); got ${JSON.stringify(d)?.slice(0, 40)}`, { field: 'deadline_s' });
-    }
-    deadlineS = d;
-  }
-  return { steps, images, deadlineS };
+  return parseWith(DistributedBody, body);
 }
 
 export type DistributedRequest = ReturnType<typeof parseDistributedRequest>;

@@ -14,6 +14,7 @@ export function stackClients(stack: StackInfo = sharedStack()): Clients {
   return createClients(loadConfig({ ...stack.env, AWS_ENDPOINT_URL: stack.env.AWS_ENDPOINT_URL ?? endpoint }));
 }
 
+/** A request whose answer must be JSON; in integration tests the answer is also checked against the OpenAPI document (api-contract-setup.ts). */
 export async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(url, init);
   const text = await res.text();

@@ -1,12 +1,12 @@
 // The aws stage's serverless configuration: no deployment without keys, and every route but
-// health and the dashboard's files behind the API-key authorizer.
+// health, the dashboard's files and the API reference behind the API-key authorizer.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SLS = path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-pipeline-keys-AbCdEf';
-const OPEN = ['GET /api/health/', 'GET /dashboard/', 'GET /dashboard/{asset}', 'GET /'];
+const OPEN = ['GET /api/health/', 'GET /dashboard/', 'GET /dashboard/{asset}', 'GET /', 'GET /api/openapi.json', 'GET /api/docs/', 'GET /api/docs/{asset}'];
 
 function sls(args: string[], env: Record<string, string | undefined>) {
   const merged: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', ...env };
@@ -32,7 +32,7 @@ test('npm run package:aws without API_KEYS_SECRET says in one line what to set, 
   expect(lines[0]).toMatch(/^\[package\] cannot package: API_KEYS_SECRET is not set: .*e\.g\. API_KEYS_SECRET=arn:aws:ssm:/);
 });
 
-test('with a secret: every route but health and the dashboard has the request authorizer; keys never in plain text', () => {
+test('with a secret: every route but health, the dashboard and the API reference has the request authorizer; keys never in plain text', () => {
   const res = sls(['print', '--stage', 'aws', '--format', 'json'], { API_KEYS_SECRET: SECRET_ARN, API_KEYS: 'plain-text-key' });
   expect(res.status).toBe(0);
   const cfg = JSON.parse(res.stdout.slice(res.stdout.indexOf('{')));

@@ -142,7 +142,8 @@ function decode(hash: Record<string, string>): TaskRecord {
     rec[k] = v === '' ? null : kind === 'json' ? JSON.parse(v) : kind === 'number' ? Number(v) : v;
   }
   rec.attempts ??= 0;
-  rec.attempt_history ??= [];
+  // The Lua scripts' cjson writes an empty history back as {}: it is still the empty list.
+  if (!Array.isArray(rec.attempt_history)) rec.attempt_history = [];
   return rec as unknown as TaskRecord;
 }
 

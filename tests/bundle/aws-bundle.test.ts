@@ -319,7 +319,9 @@ afterAll(async () => {
 }, 60_000);
 
 test('the artifact ships its externals and no copy of the sources, outside the repository', () => {
-  for (const dep of ['sharp', 'piscina', '@techstark/opencv-js', '@julusian/jpeg-turbo']) expect(existsSync(path.join(taskRoot, 'node_modules', dep, 'package.json'))).toBe(true);
+  for (const dep of ['sharp', 'piscina', '@techstark/opencv-js', '@julusian/jpeg-turbo', 'swagger-ui-dist']) expect(existsSync(path.join(taskRoot, 'node_modules', dep, 'package.json'))).toBe(true);
+  // What the API reference page does not load is trimmed (scripts/aws/trim-externals.cjs).
+  expect(readdirSync(path.join(taskRoot, 'node_modules', 'swagger-ui-dist')).filter((f) => f.endsWith('.map'))).toEqual([]);
   // The default OpenCV build (OPENCV_BUILD=simd) rides along outside node_modules.
   expect(existsSync(path.join(taskRoot, 'vendor', 'opencv-simd', 'opencv_js.js'))).toBe(true);
   // The pool's source-tree entry point is absent, so pool threads can only start from the handler bundle.
@@ -337,6 +339,33 @@ test('health: 200 with Redis, the task queue and the bucket reachable', async ()
   expect(status).toBe(200);
   expect(body).toMatchObject({ status: 'ok', stage: 'aws', aws_endpoint: emulatorUrl });
   expect(body.checks).toMatchObject({ redis: { ok: true }, sqs: { ok: true, queue: resources.TaskQueue.Properties!.QueueName }, s3: { ok: true, bucket: bucketNames.ImageBucket } });
+});
+
+test('the API reference: the OpenAPI document, and the page with each of its files from the artifact', async () => {
+  const doc = parsed((await invoke(fn('handlers/api-docs.openapiDocument'), [httpEvent('GET /api/openapi.json')])).results[0]);
+  expect(doc.status).toBe(200);
+  expect(doc.body.openapi).toMatch(/^3\.1\./);
+  expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/process-batch/distributed/', '/api/docs/', '/api/docs/{asset}']));
+  const assets = ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js', 'favicon-32x32.png'];
+  const report = await invoke(fn('handlers/api-docs.reference'), [
+    httpEvent('GET /api/docs/'),
+    ...assets.map((asset) => httpEvent('GET /api/docs/{asset}', { rawPath: `/api/docs/${asset}`, pathParameters: { asset } })),
+    httpEvent('GET /api/docs/{asset}', { rawPath: '/api/docs/swagger-ui.js', pathParameters: { asset: 'swagger-ui.js' } }),
+  ]);
+  const [page, ...files] = report.results as { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded?: boolean }[];
+  expect(page).toMatchObject({ statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8' } });
+  for (const a of assets) expect(page.body).toContain(`/api/docs/${a}`);
+  const types = [/^text\/css/, /^text\/javascript/, /^text\/javascript/, /^image\/png$/];
+  const swaggerUi = path.join(ROOT, 'node_modules', 'swagger-ui-dist');
+  assets.forEach((asset, i) => {
+    const res = files[i];
+    expect({ asset, status: res.statusCode }).toEqual({ asset, status: 200 });
+    expect(res.headers['content-type']).toMatch(types[i]);
+    const bytes = Buffer.from(res.body, res.isBase64Encoded ? 'base64' : 'utf8');
+    // The package's own bytes (read by the bundled handler from the artifact's node_modules).
+    if (asset !== 'init.js') expect(bytes.equals(readFileSync(path.join(swaggerUi, asset)))).toBe(true);
+  });
+  expect(files[assets.length].statusCode).toBe(404);
 });
 
 let principal: string;

@@ -45,9 +45,9 @@ test('metrics are protected', async () => {
   expect(await res.text()).toContain('# TYPE');
 });
 
-test('health and the dashboard page stay open', async () => {
+test('health, the dashboard page and the API reference stay open', async () => {
   expect((await getJson(`${stack.url}/api/health/`)).status).toBe(200);
-  for (const p of ['/', '/dashboard/', '/dashboard/app.js']) expect((await fetch(`${stack.url}${p}`)).status).toBe(200);
+  for (const p of ['/', '/dashboard/', '/dashboard/app.js', '/api/openapi.json', '/api/docs/', '/api/docs/swagger-ui.css']) expect({ p, status: (await fetch(`${stack.url}${p}`)).status }).toEqual({ p, status: 200 });
   // Unknown paths are not a way around the key.
   expect((await fetch(`${stack.url}/api/nope/`)).status).toBe(401);
 });

@@ -76,7 +76,7 @@ function ipv4Number(ip: string): number {
 const v4 = (cidr: string) => {
   const [base, bits] = cidr.split('/');
   const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
-  return { net: ipv4Number(base) & mask, mask };
+  return { net: (ipv4Number(base) & mask) >>> 0, mask };
 };
 
 /** First match wins: specific blocks before the ones that contain them. */

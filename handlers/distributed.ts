@@ -1,4 +1,6 @@
+import { ValidationError } from '../lib/core/errors';
 import { httpHandler, json, jsonBody } from '../lib/core/http';
+import { listDeliveries, parseDeliveriesPage, parseJobId, redeliverFailed } from '../lib/jobs/webhooks';
 import { withIdempotency } from '../lib/tasks/idempotency';
 import { parseDistributedRequest, submitDistributed } from '../lib/tasks/submit';
 import { listDeadLetters, redriveDeadLetters } from '../lib/tasks/dead-letters';
@@ -24,3 +26,17 @@ export const workers = httpHandler(async (_req, deps) => json(200, await workers
 export const deadLetters = httpHandler(async (req, deps) => json(200, await listDeadLetters(deps, req.query)));
 
 export const redrive = httpHandler(async (req, deps) => json(200, await redriveDeadLetters(deps, jsonBody(req))));
+
+/** GET /api/jobs/{job_id}/deliveries/ — every webhook delivery attempt for the job (docs/webhooks.md). */
+export const jobDeliveries = httpHandler(async (req, deps) => {
+  const jobId = parseJobId(req.pathParams.job_id);
+  return json(200, await listDeliveries(deps, jobId, parseDeliveriesPage(req.query)));
+});
+
+/** POST /api/jobs/{job_id}/deliveries/redeliver/ — sends the job's failed deliveries again. */
+export const redeliverJob = httpHandler(async (req, deps) => {
+  const jobId = parseJobId(req.pathParams.job_id);
+  if (Object.keys(jsonBody(req)).length > 0) throw new ValidationError('the redeliver request takes no body fields (send an empty body or {})', { field: 'body' });
+  const result = await redeliverFailed(deps, jobId);
+  return json(result.queued_seqs.length > 0 ? 202 : 200, result);
+});

@@ -7,12 +7,14 @@
  *      Redis keys an earlier run left under REDIS_PREFIX are cleared (unless KEEP_HISTORY),
  *   5. serverless-offline serving the API, then the workers in WORKERS,
  *   6. the stack's endpoints written to STACK_STATE_FILE for `npm run worker` to join,
+ *   7. the job webhook sender, polling every 250 ms (a webhook signing secret is generated into
+ *      WEBHOOK_SECRET_FILE when none is configured),
  * then prints where everything is, and stops what it started on Ctrl-C / SIGTERM. A reaper
  * process (scripts/local/reaper.mjs) stops it all if this process is killed outright.
  */
 import path from 'node:path';
 import Redis from 'ioredis';
-import { closeClients, createClients } from '../lib/core/clients';
+import { closeClients, createClients, type Clients } from '../lib/core/clients';
 import { ConfigError, loadConfig, type Config } from '../lib/core/config';
 import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
 import { unsupportedNode } from '../lib/core/node-version';
@@ -23,6 +25,8 @@ import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startReaper, startService, stopService, waitFor, type Service } from './local/processes';
 import { removeStackState, stackStatePath, writeStackState } from './local/stack-state';
 import { startEmulator, superviseEmulator, type EmulatorHooks } from './local/emulator';
+import { ensureWebhookSecret } from './local/webhook-secret';
+import { startWebhookLoop } from '../lib/jobs/webhooks';
 
 const ROOT = path.resolve(__dirname, '..');
 const services: Service[] = [];
@@ -30,6 +34,11 @@ const services: Service[] = [];
 const reaper = startReaper();
 let shuttingDown = false;
 let stateFile: string | undefined;
+let webhookSender: { stop: () => Promise<void>; deps: Clients } | undefined;
+/** How often the local webhook sender looks for due deliveries. */
+const WEBHOOK_POLL_MS = 250;
+/** Longest shutdown waits for webhook attempts under way before cutting them off. */
+const WEBHOOK_STOP_WAIT_MS = 2000;
 
 function track(svc: Service): Service {
   reaper.watch(svc.child.pid);
@@ -171,7 +180,12 @@ function startHousekeeping(cfg: Config): void {
 async function shutdown(code: number, reason: string) {
   if (shuttingDown) return;
   shuttingDown = true;
-  say(`${reason}; stopping ${services.map((s) => s.name).reverse().join(', ') || 'nothing'}...`);
+  say(`${reason}; stopping ${[...(webhookSender ? ['webhook sender'] : []), ...services.map((s) => s.name).reverse()].join(', ') || 'nothing'}...`);
+  if (webhookSender) {
+    const { stop, deps } = webhookSender;
+    await Promise.race([stop(), new Promise((r) => setTimeout(r, WEBHOOK_STOP_WAIT_MS))]);
+    await closeClients(deps);
+  }
   for (const s of [...services].reverse()) await stopService(s);
   if (stateFile) removeStackState(stateFile);
   reaper.release();
@@ -198,6 +212,7 @@ async function checkSecrets(cfg: Config): Promise<void> {
   const refs: [string, string | undefined][] = [
     ['API_KEYS_SECRET', cfg.auth.secretRef],
     ['REDIS_URL_SECRET', cfg.redis.urlSecret],
+    ['WEBHOOK_SECRET_REF', cfg.webhooks.secretRef],
   ];
   for (const [variable, ref] of refs) {
     if (ref === undefined) continue;
@@ -239,6 +254,20 @@ async function main() {
   await ensurePortFree(cfg.http.host, cfg.http.port, 'PORT', 'HTTP API');
   await ensurePortFree(cfg.http.host, cfg.http.lambdaPort, 'LAMBDA_PORT', "serverless-offline's Lambda invoke endpoint");
 
+  // Webhooks are signed with WEBHOOK_SECRET (or WEBHOOK_SECRET_REF's value); without either,
+  // with one generated once and kept in a file only this user can read.
+  let webhookSecret: string | undefined;
+  let webhookSecretNote = cfg.webhooks.secretRef ? `WEBHOOK_SECRET_REF=${cfg.webhooks.secretRef}` : 'WEBHOOK_SECRET';
+  if (cfg.webhooks.secret === undefined && cfg.webhooks.secretRef === undefined) {
+    try {
+      const local = ensureWebhookSecret(cfg.local.webhookSecretFile);
+      webhookSecret = local.secret;
+      webhookSecretNote = `${local.path} (${local.created ? 'generated now' : 'kept from an earlier start'}, mode 0600; WEBHOOK_SECRET overrides it)`;
+    } catch (e) {
+      throw new StartupError(`WEBHOOK_SECRET_FILE: ${(e as Error).message}`);
+    }
+  }
+
   const redis = await ensureRedis(cfg);
   const emulator = await ensureEmulator(cfg);
 
@@ -249,6 +278,7 @@ async function main() {
     AWS_ENDPOINT_URL: emulator.endpoint,
     AWS_REGION: cfg.aws.region,
     REDIS_URL: cfg.redis.url,
+    ...(webhookSecret ? { WEBHOOK_SECRET: webhookSecret } : {}),
     ...IMAGE_PROCESS_ENV,
   };
   const stackCfg = loadConfig(env);
@@ -286,6 +316,10 @@ async function main() {
     superviseEmulator(cfg, stackCfg, emulator.service, emulator.host!, emulatorHooks).catch((e) => void shutdown(EXIT_STARTUP_FAILED, `emulator supervision failed: ${(e as Error).message}`));
   }
 
+  // The webhook sender polls from this process: it never blocks a worker, and it stops with the stack.
+  const senderDeps = createClients(loadConfig(env));
+  webhookSender = { ...startWebhookLoop(senderDeps, { intervalMs: WEBHOOK_POLL_MS }), deps: senderDeps };
+
   // Workers are separate processes (tsx as a loader, not its CLI, so the pid is the worker's own
   // and SIGKILL reaches it). Stopping or killing one is part of the seed's scenarios, so their
   // exit is reported but never takes the stack down.
@@ -309,6 +343,7 @@ async function main() {
       `  workers    ${workerIds.length ? workerIds.join(', ') : 'none (WORKERS=none)'}; more: npm run worker -- worker-3`,
       `  dispatch   ${cfg.dispatch.mode}${cfg.dispatch.mode === 'fifo' ? ' (the seed: any worker takes any task; DISPATCH_MODE=capability routes by worker class)' : ' (one queue per worker class; no task reaches a worker that cannot run it)'}`,
       `  dashboard  ${url}/dashboard/   metrics ${url}/api/metrics`,
+      `  webhooks   sender polling every ${WEBHOOK_POLL_MS} ms; signing secret: ${webhookSecretNote}`,
       '  Ctrl-C stops everything started here.',
     ].join('\n'),
   );

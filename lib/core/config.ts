@@ -84,6 +84,34 @@ function workerFunctions(env: Env, varName: string): Record<string, string> {
   return out;
 }
 
+/**
+ * WEBHOOK_RETRY_SCHEDULE: seconds to wait before each retry of a failed webhook delivery, in
+ * order ("1,5,30" = three retries after 1, 5 and 30 s; 4 attempts in all); "none" = no retries.
+ */
+function secondsList(env: Env, varName: string, def: string, maxItems: number, maxS: number): number[] {
+  const raw = str(env, varName, def);
+  if (raw === 'none') return [];
+  const items = raw.split(',').map((s) => s.trim());
+  const rule = `must be "none" or a comma list of 1 to ${maxItems} delays in seconds, each from 0 to ${maxS} (e.g. "${def}")`;
+  if (items.length > maxItems || items.some((s) => !/^(\d+(\.\d+)?|\.\d+)$/.test(s) || Number(s) > maxS)) {
+    throw new ConfigError(`${varName} ${rule}, got ${JSON.stringify(raw)}`);
+  }
+  return items.map(Number);
+}
+
+/**
+ * A plain-text signing secret: long enough that guessing it is not an option, and never on the
+ * aws stage, whose template would then carry it (that stage names a reference instead).
+ */
+function secret(env: Env, stage: string, varName: string, other: string): string | undefined {
+  const v = exclusiveWith(env, varName, other);
+  if (v !== undefined && stage === 'aws') throw new ConfigError(`${varName} is plain text: on the aws stage set ${other} (an SSM parameter or Secrets Manager secret) instead`);
+  if (v !== undefined && !/^[\x21-\x7e]{16,512}$/.test(v)) {
+    throw new ConfigError(`${varName} must be 16-512 printable ASCII characters without spaces (got ${v.length} characters)`);
+  }
+  return v;
+}
+
 export function loadConfig(env: Env = process.env) {
   const host = str(env, 'HOST', '127.0.0.1');
   const port = int(env, 'PORT', 8000, 1, 65535);
@@ -240,6 +268,34 @@ export function loadConfig(env: Env = process.env) {
       /** Requests per key (or per client IP when the API is open) per minute; 0 = off. */
       rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', stage === 'aws' ? 120 : 0, 0, 1_000_000),
     },
+    webhooks: {
+      /**
+       * The key job webhooks are signed with (X-Pipeline-Signature, lib/jobs/webhook-signature.ts),
+       * in plain text: local stages. `npm start` generates one into WEBHOOK_SECRET_FILE when
+       * neither this nor WEBHOOK_SECRET_REF is set.
+       */
+      secret: secret(env, stage, 'WEBHOOK_SECRET', 'WEBHOOK_SECRET_REF'),
+      /**
+       * Deployed stages: the SSM SecureString parameter or Secrets Manager secret holding the
+       * key (same forms as API_KEYS_SECRET), read by the webhook sender only.
+       */
+      secretRef: read(env, 'WEBHOOK_SECRET_REF'),
+      /** Delays before each retry of a failed delivery; attempts per event = 1 + its length. */
+      retryScheduleS: secondsList(env, 'WEBHOOK_RETRY_SCHEDULE', '1,5,30,120,600', 20, 86_400),
+      /** One delivery attempt (DNS, connect, request, response) must finish within this. */
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 5000, 100, 30_000),
+      /**
+       * Whether a notify_url may point at loopback, private (RFC 1918, CGNAT, IPv6 unique-local)
+       * and link-local addresses. On by default locally (receivers on this machine), off on the
+       * aws stage, where those addresses are the VPC and the instance metadata service.
+       */
+      allowPrivate: bool(env, 'WEBHOOK_ALLOW_PRIVATE', stage !== 'aws'),
+      /**
+       * The aws stage's sender function (serverless.yml sets it): POST .../redeliver/ invokes it
+       * at once instead of waiting for its next scheduled run.
+       */
+      senderFunction: read(env, 'WEBHOOK_SENDER_FUNCTION'),
+    },
     local: {
       /**
        * `npm start` writes the endpoints it chose here, so `npm run worker` (and other CLI
@@ -252,6 +308,8 @@ export function loadConfig(env: Env = process.env) {
        * A start with the embedded emulator clears this prefix's keys unless told to keep them.
        */
       keepHistory: bool(env, 'KEEP_HISTORY', false),
+      /** `npm start` only: where the webhook signing secret it generates is kept (mode 0600). */
+      webhookSecretFile: str(env, 'WEBHOOK_SECRET_FILE', '.local/webhook-secret'),
       /**
        * serverless-offline's own log level under `npm start`. Its notices are four lines per
        * request (two blank, the route, the Lambda duration) beside the API's own request line,

@@ -16,6 +16,7 @@ async function build(resolveVariable) {
     maxReceiveCount: await number('self:custom.queue.maxReceiveCount'),
     apiKeysSecret: await resolveVariable("env:API_KEYS_SECRET, ''"),
     redisUrlSecret: await resolveVariable("env:REDIS_URL_SECRET, ''"),
+    webhookSecretRef: await resolveVariable("env:WEBHOOK_SECRET_REF, ''"),
     vpcSubnetIds: await resolveVariable("env:VPC_SUBNET_IDS, ''"),
     vpcSecurityGroupIds: await resolveVariable("env:VPC_SECURITY_GROUP_IDS, ''"),
   };

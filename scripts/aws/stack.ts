@@ -27,6 +27,8 @@ export interface StackInput {
   apiKeysSecret: string;
   /** REDIS_URL_SECRET: every function that uses Redis may read it. */
   redisUrlSecret: string;
+  /** WEBHOOK_SECRET_REF: the webhook sender may read it and nothing else may. */
+  webhookSecretRef?: string;
   /** VPC_SUBNET_IDS / VPC_SECURITY_GROUP_IDS, comma-separated; both or neither. */
   vpcSubnetIds: string;
   vpcSecurityGroupIds: string;
@@ -95,6 +97,11 @@ function role(input: StackInput, statements: Cfn[], inVpc: boolean): Cfn {
       ],
     },
   };
+}
+
+/** The webhookSender function of serverless.yml, by name (no reference: the API role must not wait for it). */
+function webhookSenderArn(input: Pick<StackInput, 'service' | 'stage'>): Cfn {
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${input.service}-${input.stage}-webhookSender` };
 }
 
 export interface Vpc {
@@ -207,6 +214,8 @@ export function resources(input: StackInput): { Resources: Record<string, Cfn>; 
       // GET /api/workers/status/ reads whether each worker's mapping is enabled;
       // ListEventSourceMappings has no resource-level permissions.
       allow(['lambda:ListEventSourceMappings'], '*'),
+      // POST /api/jobs/{id}/deliveries/redeliver/ starts the webhook sender at once.
+      allow(['lambda:InvokeFunction'], webhookSenderArn(input)),
       ...redisUrlGrant(input),
     ],
     inVpc,
@@ -224,6 +233,9 @@ export function resources(input: StackInput): { Resources: Record<string, Cfn>; 
     ],
     inVpc,
   );
+  // The webhook sender: Redis, and the signing secret. It POSTs to receivers on the internet:
+  // outside a VPC Lambda has that egress; in one, only through a NAT gateway (docs/webhooks.md).
+  Resources.WebhookSenderRole = role(input, [...(input.webhookSecretRef ? [readSecretGrant(input.webhookSecretRef)] : []), ...redisUrlGrant(input)], inVpc);
   // Each worker: its own queues only, read source/, write processed/.
   for (const id of Object.keys(BUILT_IN_WORKERS)) {
     Resources[workerRoleId(id)] = role(

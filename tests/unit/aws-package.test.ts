@@ -15,12 +15,16 @@ let packageLog: string;
 const FAKE_KEY_ID = 'AKIAFAKEDEPLOYERKEY7';
 const FAKE_SECRET = 'fakeDeployerSecret/wJalrXUtnFEMI/K7MDENG';
 const FAKE_REDIS_HOST = 'redis-fake-host.example';
+const FAKE_WEBHOOK_SECRET = 'plain-webhook-secret-from-the-shell';
+const WEBHOOK_SECRET_REF = 'arn:aws:ssm:us-east-1:123456789012:parameter/image-pipeline/webhook-secret';
 
 beforeAll(async () => {
   ({ dir: outDir, template, log: packageLog } = await packageAwsStage({
     AWS_ACCESS_KEY_ID: FAKE_KEY_ID,
     AWS_SECRET_ACCESS_KEY: FAKE_SECRET,
     REDIS_URL: `rediss://${FAKE_REDIS_HOST}:6379`,
+    WEBHOOK_SECRET: FAKE_WEBHOOK_SECRET,
+    WEBHOOK_SECRET_REF,
     DISPATCH_MODE: '',
     VPC_SUBNET_IDS: '',
     VPC_SECURITY_GROUP_IDS: '',
@@ -100,10 +104,11 @@ test('IAM: no wildcard actions, deletes only under uploads/, and lifecycle rules
 test('IAM: one role per function group, each with only what its functions use', () => {
   const fns = ofType('AWS::Lambda::Function');
   const roleOf = (handler: string) => fns.filter(([, f]) => f.Properties.Handler === handler).map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]);
-  // Every HTTP function shares the API role; the authorizer, the sweeper and each worker have their own.
+  // Every HTTP function shares the API role; the authorizer, the sweeper, the webhook sender and each worker have their own.
   expect(new Set(fns.filter(([, f]) => !/worker\.|authorizer\./.test(f.Properties.Handler)).map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]))).toEqual(new Set(['ApiRole']));
   expect(roleOf('handlers/authorizer.authorize')).toEqual(['AuthorizerRole']);
   expect(roleOf('handlers/worker.sweep')).toEqual(['SweeperRole']);
+  expect(roleOf('handlers/worker.deliverWebhooks')).toEqual(['WebhookSenderRole']);
   expect(new Set(roleOf('handlers/worker.consume')).size).toBe(Object.keys(BUILT_IN_WORKERS).length);
   expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
 
@@ -147,12 +152,42 @@ test('the bundle carries the handlers, the pool task, the built dashboard and bo
   expect(execFileSync('unzip', ['-p', path.join(outDir, 'image-pipeline.zip'), 'handlers/batch.js'], { maxBuffer: 64 * 2 ** 20 }).toString()).toMatch(/poolTask/);
 });
 
-test('the dead-letter sweeper runs as a scheduled function every minute', () => {
+test('the dead-letter sweeper and the webhook sender run as scheduled functions every minute', () => {
   const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
-  expect(rules).toHaveLength(1);
-  expect(rules[0]).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
-  expect(JSON.stringify(rules[0].Targets)).toContain('SweeperLambdaFunction');
+  expect(rules).toHaveLength(2);
+  for (const r of rules) expect(r).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+  expect(rules.map((r) => JSON.stringify(r.Targets).match(/"(\w+LambdaFunction)"/)?.[1]).sort()).toEqual(['SweeperLambdaFunction', 'WebhookSenderLambdaFunction']);
   expect(template.Resources.SweeperLambdaFunction.Properties.Handler).toBe('handlers/worker.sweep');
+  expect(template.Resources.WebhookSenderLambdaFunction.Properties.Handler).toBe('handlers/worker.deliverWebhooks');
+});
+
+test('webhooks: only the sender reads the signing secret, never in plain text; no private addresses; redeliver may wake the sender', () => {
+  const fns = ofType('AWS::Lambda::Function');
+  for (const [, f] of fns) {
+    const env = f.Properties.Environment?.Variables ?? {};
+    // CloudFormation drops a NoValue variable: the function has none.
+    expect([undefined, JSON.stringify({ Ref: 'AWS::NoValue' })]).toContain(env.WEBHOOK_SECRET === undefined ? undefined : JSON.stringify(env.WEBHOOK_SECRET));
+    if (f.Properties.Handler !== 'handlers/authorizer.authorize') {
+      expect(env).toMatchObject({ WEBHOOK_SECRET_REF, WEBHOOK_ALLOW_PRIVATE: 'false', WEBHOOK_SENDER_FUNCTION: 'image-pipeline-aws-webhookSender' });
+    }
+  }
+  const sender = template.Resources.WebhookSenderLambdaFunction.Properties;
+  expect(sender.Role).toEqual({ 'Fn::GetAtt': ['WebhookSenderRole', 'Arn'] });
+  // Room for two attempts of the longest WEBHOOK_TIMEOUT_MS (30 s) after its 55 s of polling.
+  expect(sender.Timeout).toBeGreaterThanOrEqual(55 + 60);
+  expect(grants('WebhookSenderRole', 'ssm:GetParameter')).toEqual([JSON.stringify(WEBHOOK_SECRET_REF)]);
+  expect(grants('WebhookSenderRole', 'sqs:SendMessage')).toEqual([]);
+  expect(grants('WebhookSenderRole', 's3:GetObject')).toEqual([]);
+  for (const role of ['ApiRole', 'AuthorizerRole', 'SweeperRole', 'Worker1Role']) expect(grants(role, 'ssm:GetParameter')).not.toContain(JSON.stringify(WEBHOOK_SECRET_REF));
+  expect(grants('ApiRole', 'lambda:InvokeFunction')).toEqual([expect.stringContaining('function:image-pipeline-aws-webhookSender')]);
+  const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+  expect(routes).toEqual(expect.arrayContaining(['GET /api/jobs/{job_id}/deliveries/', 'POST /api/jobs/{job_id}/deliveries/redeliver/']));
+  const files = readdirSync(outDir);
+  for (const f of files) {
+    const p = path.join(outDir, f);
+    const bytes = f.endsWith('.zip') ? execFileSync('unzip', ['-p', p], { maxBuffer: 512 * 2 ** 20 }) : readFileSync(p);
+    expect(bytes.includes(FAKE_WEBHOOK_SECRET)).toBe(false);
+  }
 });
 
 test('the task queue and the functions agree on visibility timeout and deliveries before the DLQ', () => {

@@ -500,3 +500,33 @@ const JobEvent = z
   .catchall(z.unknown());
 
 export const JobEvents = z.object({ job_id: z.uuid(), status: jobStatus, events: z.array(JobEvent), next_after: int(), ended: z.boolean() });
+
+const DeliveryAttemptSchema = z.object({
+  delivery_id: z.string().meta({ description: 'X-Pipeline-Delivery: <job_id>:<seq>, the same on every attempt at one event' }),
+  seq: int(),
+  type: z.string(),
+  attempt: int(),
+  at: isoTime(),
+  status_code: nullable(int()),
+  ms: z.number(),
+  error: nullable(z.string()),
+  outcome: z.enum(['delivered', 'retrying', 'failed']),
+  next_attempt_at: isoTime().optional(),
+  redelivery: z.boolean().optional(),
+});
+
+/** lib/jobs/webhooks.ts listDeliveries */
+export const JobDeliveries = z.object({
+  job_id: z.uuid(),
+  notify_url: nullable(z.string()),
+  cursor_seq: int(),
+  next_attempt_at: nullable(isoTime()),
+  failed_seqs: z.array(int()),
+  redelivery_queued_seqs: z.array(int()),
+  total: int(),
+  offset: int(),
+  limit: int(),
+  deliveries: z.array(DeliveryAttemptSchema),
+});
+
+export const Redelivered = z.object({ job_id: z.uuid(), queued_seqs: z.array(int()), deliveries_url: z.string() });

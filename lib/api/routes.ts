@@ -304,6 +304,35 @@ export const ROUTE_DOCS: RouteDoc[] = [
   },
   {
     method: 'GET',
+    path: '/api/jobs/{job_id}/deliveries/',
+    operationId: 'jobDeliveries',
+    summary: "Every webhook delivery attempt of a job's events",
+    description: 'Oldest first, with where the sender is (docs/webhooks.md).',
+    tag: 'jobs',
+    pathParams: JobIdPath,
+    query: () =>
+      z.object({
+        offset: z.string().optional().meta({ description: 'attempts to skip (0 to 100000000, default 0)' }),
+        limit: z.string().optional().meta({ description: 'at most this many (1 to 1000, default 1000)' }),
+      }),
+    responses: { 200: { description: 'the attempts', json: R.JobDeliveries } },
+    errors: { 400: 'job_id, offset or limit out of range', 404: 'no such job' },
+  },
+  {
+    method: 'POST',
+    path: '/api/jobs/{job_id}/deliveries/redeliver/',
+    operationId: 'redeliverJob',
+    summary: "Send a job's failed webhook deliveries again",
+    tag: 'jobs',
+    pathParams: JobIdPath,
+    responses: {
+      200: { description: 'nothing had failed', json: R.Redelivered },
+      202: { description: 'the failed events are queued for the sender, in seq order', json: R.Redelivered },
+    },
+    errors: { 400: 'job_id is not a UUID, or a body with fields', 404: 'no such job', 422: 'the job has no notify_url' },
+  },
+  {
+    method: 'GET',
     path: '/api/workers/status/',
     operationId: 'workersStatus',
     summary: 'Workers, queue depth and task outcomes',

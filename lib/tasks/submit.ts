@@ -14,7 +14,10 @@ import { DependencyUnavailableError } from '../core/errors';
 import { mapLimit } from '../core/concurrency';
 import { deleteJob, jobUrl } from '../jobs/store';
 import { filterFields, paramsNamedInFilters, stepsOf } from '../filters/request';
-import { jsonNumber, parseWith, strictBody } from '../core/validate';
+import { explain, jsonNumber, parseWith, strictBody } from '../core/validate';
+import { z } from 'zod';
+import { MAX_NOTIFY_URL_LENGTH, NOTIFY_URL_FIELD, validateNotifyUrl } from '../jobs/notify-url';
+import { checkNotifyUrl } from '../jobs/webhooks';
 import { DEFAULT_IMAGE, headImage, imageListSchema } from '../images/source';
 import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
@@ -46,9 +49,28 @@ export const DistributedBody = strictBody(
     ...filterFields,
     images: imageListSchema(MAX_TASKS_PER_SUBMISSION, 'one task each').default(() => [DEFAULT_IMAGE]),
     deadline_s: jsonNumber(DEADLINE_S.min, DEADLINE_S.max, { integer: true, description: 'seconds from submission after which unfinished tasks are timed_out' }).optional(),
+    notify_url: explain(
+      z
+        .string()
+        .max(MAX_NOTIFY_URL_LENGTH)
+        .refine((v) => notifyUrlProblem(v) === undefined)
+        .optional()
+        .meta({ format: 'uri', description: "http(s) URL that receives the job's events as signed webhooks (docs/webhooks.md)" }),
+      ({ raw }) => ({ message: notifyUrlProblem(raw) ?? 'notify_url must be an http:// or https:// URL', field: NOTIFY_URL_FIELD }),
+    ),
   },
   [paramsNamedInFilters],
-).transform((v) => ({ steps: stepsOf(v), images: v.images, deadlineS: v.deadline_s }));
+).transform((v) => ({ steps: stepsOf(v), images: v.images, deadlineS: v.deadline_s, notifyUrl: v.notify_url }));
+
+/** What validateNotifyUrl says is wrong with a notify_url, or undefined. */
+function notifyUrlProblem(raw: unknown): string | undefined {
+  try {
+    validateNotifyUrl(raw);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 export function parseDistributedRequest(body: Record<string, unknown>) {
   return parseWith(DistributedBody, body);
@@ -56,7 +78,9 @@ export function parseDistributedRequest(body: Record<string, unknown>) {
 
 export type DistributedRequest = ReturnType<typeof parseDistributedRequest>;
 
-export async function submitDistributed(deps: Clients, { steps, images, deadlineS }: DistributedRequest) {
+export async function submitDistributed(deps: Clients, { steps, images, deadlineS, notifyUrl: rawNotifyUrl }: DistributedRequest) {
+  // Where it points is checked before anything is recorded: a refused notify_url enqueues nothing.
+  const notifyUrl = rawNotifyUrl === undefined ? undefined : await checkNotifyUrl(deps.config, rawNotifyUrl);
   // Unknown images are refused now, not discovered by a worker later; the ETag each has now
   // goes with its tasks.
   const names = [...new Set(images)];
@@ -81,7 +105,7 @@ export async function submitDistributed(deps: Clients, { steps, images, deadline
       ...(deadlineAt ? { deadline_at: deadlineAt } : {}),
     };
   });
-  await createTasks(deps, messages, { jobId: batchId, deadlineAt });
+  await createTasks(deps, messages, { jobId: batchId, deadlineAt, notifyUrl });
   try {
     const chunks: TaskMessage[][] = [];
     for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) chunks.push(messages.slice(i, i + SEND_BATCH_MAX));

@@ -17,6 +17,7 @@ export const cancelOneTask = httpHandler(async (req, deps) => json(200, await ca
 export const events = httpHandler(async (req, deps) => {
   if (!(req.headers.accept ?? '').includes('text/event-stream')) return json(200, await jobEventsPage(deps, req.pathParams.job_id, req.query));
   const text = await jobEventStream(deps, req.pathParams.job_id, req.headers['last-event-id'] ?? req.query.after);
-  if (text === undefined) return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+  // 204 ends an EventSource; the gateway would otherwise label the empty answer application/json.
+  if (text === undefined) return { statusCode: 204, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' }, body: '' };
   return { statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' }, body: text };
 });

@@ -298,7 +298,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
     headers: z.object({ 'Last-Event-ID': z.string().optional().meta({ description: 'SSE: the last seq received (an EventSource sends it when it reconnects)' }) }),
     responses: {
       200: { description: 'events after the resume point', json: R.JobEvents, content: { 'text/event-stream': { type: 'string' } } },
-      204: { description: 'SSE: the log ended before the resume point (the job is finished); an EventSource stops' },
+      204: { description: 'SSE: the log ended before the resume point (the job is finished); an EventSource stops. No body.', content: { 'text/event-stream': { type: 'string', maxLength: 0 } } },
     },
     errors: { 400: 'job_id, after, limit or Last-Event-ID out of range', 404: 'no such job' },
   },

@@ -17,7 +17,8 @@ import { describeImage, listImages, readImage } from '../images/source';
 import { batchAdmission } from './admission';
 import { startMonitor, type ResourceReport } from './monitor';
 import type { BatchRequest } from './request';
-import { execute, mapWithLimit, type Job, type Strategy } from './strategies';
+import { execute, type Job, type Strategy } from './strategies';
+import { mapLimit } from '../core/concurrency';
 
 const UPLOAD_CONCURRENCY = 4;
 
@@ -76,7 +77,7 @@ export async function loadJobs(deps: Clients, req: BatchRequest): Promise<{ jobs
 async function store(deps: Clients, runId: string, strategy: string, jobs: Job[], outputs: ProcessedImage[]) {
   const t0 = performance.now();
   const bucket = deps.config.aws.bucket;
-  const stored = await mapWithLimit(jobs, UPLOAD_CONCURRENCY, async (job) => {
+  const stored = await mapLimit(jobs, UPLOAD_CONCURRENCY, async (job) => {
     const out = outputs[job.index];
     const key = batchResultKey(runId, strategy, job.index, job.image);
     await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: out.output, ContentType: 'image/jpeg' })));

@@ -9,6 +9,7 @@
 import { processImage, type ProcessedImage, type ProcessLimits } from '../filters/pipeline';
 import { runInPool } from '../filters/pool';
 import type { FilterStep } from '../filters/request';
+import { mapLimit } from '../core/concurrency';
 
 export const STRATEGIES = ['sequential', 'threading', 'multiprocessing'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -20,20 +21,6 @@ export interface Job {
   input: Buffer;
 }
 
-/** Runs `fn` over items with at most `limit` in flight, keeping results in input order. */
-export async function mapWithLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
-}
-
 export interface ExecutionOptions {
   concurrency: number;
   poolThreads: number;
@@ -42,9 +29,9 @@ export interface ExecutionOptions {
 export async function execute(strategy: Strategy, jobs: Job[], steps: FilterStep[], limits: ProcessLimits, opts: ExecutionOptions): Promise<ProcessedImage[]> {
   switch (strategy) {
     case 'sequential':
-      return mapWithLimit(jobs, 1, (j) => processImage(j.input, steps, limits));
+      return mapLimit(jobs, 1, (j) => processImage(j.input, steps, limits));
     case 'threading':
-      return mapWithLimit(jobs, opts.concurrency, (j) => processImage(j.input, steps, limits));
+      return mapLimit(jobs, opts.concurrency, (j) => processImage(j.input, steps, limits));
     case 'multiprocessing':
       return Promise.all(jobs.map((j) => runInPool(j.input, steps, limits, opts.poolThreads)));
   }

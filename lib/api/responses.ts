@@ -14,6 +14,7 @@ import type { ProcessedImage, StepTiming } from '../filters/pipeline';
 import type { StoredImage } from '../images/source';
 import { TASK_SUMMARY_FIELDS, type AttemptRecord, type TaskRecord } from '../tasks/store';
 import { TASK_STATUSES } from '../jobs/lua';
+import { OUTPUT_FORMATS } from '../filters/output';
 import { JOB_STATUSES } from '../jobs/schemas';
 import type { WorkerView } from '../worker/registry';
 
@@ -182,6 +183,7 @@ const processed = {
   filters: z.array(StepTimingSchema),
   total_ms: ms(),
   thread_id: int(),
+  format: z.enum(OUTPUT_FORMATS),
 } satisfies Shape<Omit<ProcessedImage, 'output'>>;
 
 const BatchResult = z.object({
@@ -300,6 +302,7 @@ const taskFields = {
   sent_again_at: nullable(isoTime()),
   deadline_at: nullable(isoTime()),
   cancel_requested: nullable(z.literal('1')).meta({ description: "'1' once a cancel was asked while it was processing" }),
+  output: nullable(z.object({ format: z.enum(OUTPUT_FORMATS), quality: int().optional(), keepMetadata: z.boolean() })).meta({ description: 'the submission output settings; null: JPEG' }),
 } satisfies Shape<TaskRecord>;
 
 const TaskRecordSchema = z.object(taskFields);

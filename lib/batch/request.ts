@@ -4,6 +4,7 @@ import type { Config } from '../core/config';
 import { bodyRule, customIssue, decimalNumber, explain, parseWith, strictBody } from '../core/validate';
 import { filterFields, paramsNamedInFilters, stepsOf, type FilterStep } from '../filters/request';
 import { imageListSchema } from '../images/source';
+import { OutputSchema, type OutputSpec } from '../filters/output';
 import { STRATEGIES, type Strategy } from './strategies';
 
 export const MAX_COPIES = 16;
@@ -17,6 +18,7 @@ export interface BatchRequest {
   copies: number;
   iterations: number;
   strategy: Strategy;
+  output?: OutputSpec;
 }
 
 const StrategySchema = explain(z.enum(STRATEGIES).meta({ description: 'how the stress run processes each iteration' }), () => ({
@@ -31,6 +33,7 @@ function buildSchema(maxImages: number, maxIterations: number, stress: boolean) 
     ...filterFields,
     images: imageListSchema(maxImages, 'GET /api/image/info/ lists them').optional().meta({ description: `1 to ${maxImages} image names; default: every image in the bucket (GET /api/images/ lists them)` }),
     copies: decimalNumber(1, MAX_COPIES, { integer: true, description: 'how many times each image is processed; images x copies is at most the batch limit' }).default(1),
+    output: OutputSchema.optional(),
   };
   const stressFields = {
     num_iterations: decimalNumber(1, maxIterations, { integer: true, description: 'how many times the whole batch runs' }).default(DEFAULT_ITERATIONS),
@@ -46,7 +49,7 @@ function buildSchema(maxImages: number, maxIterations: number, stress: boolean) 
   });
   return strictBody(shape, [paramsNamedInFilters, imagesTimesCopies]).transform((v): BatchRequest => {
     const s = v as typeof v & Partial<z.output<z.ZodObject<typeof stressFields>>>;
-    return { steps: stepsOf(v), images: v.images, copies: v.copies, iterations: s.num_iterations ?? DEFAULT_ITERATIONS, strategy: s.strategy ?? DEFAULT_STRATEGY };
+    return { steps: stepsOf(v), images: v.images, copies: v.copies, iterations: s.num_iterations ?? DEFAULT_ITERATIONS, strategy: s.strategy ?? DEFAULT_STRATEGY, output: v.output };
   });
 }
 

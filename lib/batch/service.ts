@@ -13,6 +13,7 @@ import { FILTERS } from '../filters/registry';
 import { processLimits, type ProcessedImage, type ProcessLimits } from '../filters/pipeline';
 import { filterPool, markPoolRun, poolInfo, poolSize } from '../filters/pool';
 import { batchResultKey } from '../images/keys';
+import { CONTENT_TYPES, EXTENSIONS } from '../filters/output';
 import { describeImage, listImages, readImage } from '../images/source';
 import { batchAdmission } from './admission';
 import { startMonitor, type ResourceReport } from './monitor';
@@ -26,8 +27,8 @@ export function newRunId(): string {
   return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..+/, '')}-${randomUUID().slice(0, 8)}`;
 }
 
-function limitsOf(deps: Clients): ProcessLimits {
-  return processLimits(deps.config.processing);
+function limitsOf(deps: Clients, req: Pick<BatchRequest, 'output'>): ProcessLimits {
+  return { ...processLimits(deps.config.processing), ...(req.output ? { output: req.output } : {}) };
 }
 
 /**
@@ -79,8 +80,8 @@ async function store(deps: Clients, runId: string, strategy: string, jobs: Job[]
   const bucket = deps.config.aws.bucket;
   const stored = await mapLimit(jobs, UPLOAD_CONCURRENCY, async (job) => {
     const out = outputs[job.index];
-    const key = batchResultKey(runId, strategy, job.index, job.image);
-    await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: out.output, ContentType: 'image/jpeg' })));
+    const key = batchResultKey(runId, strategy, job.index, job.image, EXTENSIONS[out.format]);
+    await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: out.output, ContentType: CONTENT_TYPES[out.format] })));
     const url = await getSignedUrl(deps.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: deps.config.aws.presignTtlS });
     return {
       index: job.index,
@@ -91,6 +92,7 @@ async function store(deps: Clients, runId: string, strategy: string, jobs: Job[]
       width: out.width,
       height: out.height,
       channels: out.channels,
+      format: out.format,
       bytes: out.output.length,
       decode_ms: out.decode_ms,
       filters: out.filters,
@@ -119,7 +121,7 @@ export async function runStrategy(deps: Clients, strategy: Strategy, jobs: Job[]
     markPoolRun();
   }
   const stop = startMonitor();
-  const outputs = await execute(strategy, jobs, req.steps, limitsOf(deps), { concurrency: p.concurrency, poolThreads });
+  const outputs = await execute(strategy, jobs, req.steps, limitsOf(deps, req), { concurrency: p.concurrency, poolThreads });
   const report = stop();
   return {
     strategy,

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../core/config';
 import { threadId } from 'node:worker_threads';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { ImageRejectedError } from '../core/errors';
+import { DEFAULT_OUTPUT, encodeAs, withMetadata, type OutputFormat, type OutputSpec } from './output';
 import { round } from '../core/numbers';
 import { isSrgbProfile } from './icc';
 import { canDecode, decodeInto, encode, jpegTurbo, TurboDecodeError, type JpegCodec } from './jpeg-turbo';
@@ -23,6 +24,8 @@ sharp.concurrency(1);
 export interface ProcessLimits {
   maxInputPixels: number;
   jpegQuality: number;
+  /** What the result is encoded as (lib/filters/output.ts); default JPEG at jpegQuality, no metadata. */
+  output?: OutputSpec;
   /** Optimised Huffman tables: ~2% smaller files for ~3x the encode time (JPEG_OPTIMIZE_CODING). */
   jpegOptimizeCoding: boolean;
   /** Who decodes and encodes around OpenCV steps (JPEG_CODEC, lib/filters/jpeg-turbo.ts). */
@@ -58,6 +61,7 @@ export interface ProcessedImage {
   filters: StepTiming[];
   total_ms: number;
   thread_id: number;
+  format: OutputFormat;
 }
 
 const ms = (t0: number) => round(performance.now() - t0);
@@ -115,6 +119,11 @@ function jpeg(p: Sharp, channels: number, settings: JpegSettings): Sharp {
 
 export async function encodeJpeg(img: RawImage, settings: JpegSettings): Promise<Buffer> {
   return jpeg(rawInput(img), img.channels, settings).toBuffer();
+}
+
+/** The result's encoder: JPEG with the pipeline's settings, or another format by sharp. */
+function encoderFor(p: Sharp, channels: number, settings: JpegSettings, out: OutputSpec): Sharp {
+  return out.format === 'jpeg' ? jpeg(p, channels, settings) : encodeAs(keepGrey(p, channels), out);
 }
 
 function opencvOp(step: FilterStep): OpenCvOp {
@@ -194,8 +203,10 @@ export class StepsAbortedError extends Error {
  * `signal`: checked between steps (a run of OpenCV steps is one step here, done in one trip
  * into the WASM heap); once aborted, the next step does not start.
  */
-export async function processImage(input: Buffer, steps: FilterStep[], limits: ProcessLimits = DEFAULT_LIMITS, signal?: AbortSignal): Promise<ProcessedImage> {
+export async function processImage(input: Buffer, steps: FilterStep[], baseLimits: ProcessLimits = DEFAULT_LIMITS, signal?: AbortSignal): Promise<ProcessedImage> {
   const start = performance.now();
+  const spec = baseLimits.output ?? DEFAULT_OUTPUT;
+  const limits = spec.quality === undefined ? baseLimits : { ...baseLimits, jpegQuality: spec.quality };
   let img: RawImage | undefined;
   let decodeMs = 0;
   let encodeMs = 0;
@@ -216,7 +227,7 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
       const run = async () => {
         const p = def.sharpOp!(img ? rawInput(img) : await decoder(input, limits), step.params);
         if (!last) return { raw: fromInput ? await rawPixels(p) : await toRaw(keepGrey(p, channels)) };
-        const { data, info } = await jpeg(p, channels, limits).toBuffer({ resolveWithObject: true });
+        const { data, info } = await encoderFor(p, channels, limits, spec).toBuffer({ resolveWithObject: true });
         return { jpeg: { data, width: info.width, height: info.height, channels: info.channels } };
       };
       const out = fromInput ? await decoding(limits, run) : await run();
@@ -231,7 +242,7 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
       while (j < steps.length && FILTERS[steps[j].name].opencvOp) j++;
       const run = steps.slice(i, j);
       const ops = opencvOps(run);
-      const encoder = j === steps.length ? heapEncoder(limits) : undefined;
+      const encoder = j === steps.length && spec.format === 'jpeg' ? heapEncoder(limits) : undefined;
       const readOut = (view: RawImage): HeapResult => (encoder ? { jpeg: { ...view, data: encoder(view) } } : { raw: copyOut(view) });
       let heap: HeapRun<HeapResult> | undefined;
       if (!img) {
@@ -274,12 +285,13 @@ export async function processImage(input: Buffer, steps: FilterStep[], limits: P
   }
   if (!encoded) {
     const t = performance.now();
-    const data = await encodeJpeg(img!, limits);
+    const data = await encoderFor(rawInput(img!), img!.channels, limits, spec).toBuffer();
     encodeMs = ms(t);
     encoded = { data, width: img!.width, height: img!.height, channels: img!.channels };
   }
   return {
-    output: encoded.data,
+    output: spec.keepMetadata ? withMetadata(encoded.data, input) : encoded.data,
+    format: spec.format,
     width: encoded.width,
     height: encoded.height,
     channels: encoded.channels,

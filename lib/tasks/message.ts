@@ -8,7 +8,8 @@ import { ValidationError } from '../core/errors';
 import { parseFilterSteps } from '../filters/request';
 import { validateImageName } from '../images/source';
 import type { TaskMessage } from './store';
-import { explain, parseWith, UUID } from '../core/validate';
+import { explain, parseField, parseWith, UUID } from '../core/validate';
+import { OutputSchema, type OutputSpec } from '../filters/output';
 
 const TASK_ID = UUID;
 const EXAMPLE_ID = '3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f1a2b';
@@ -86,5 +87,12 @@ export function validateTaskMessage(msg: TaskMessage): TaskMessage {
     }
     params[s.name] = s.params;
   });
-  return { ...msg, steps: parseFilterSteps(msg.steps.map((s) => s.name), params) };
+  return { ...msg, steps: parseFilterSteps(msg.steps.map((s) => s.name), params), ...(msg.output === undefined ? {} : { output: validateOutput(msg.output) }) };
+}
+
+/** A message's output through the submission's own rules (lib/filters/output.ts). */
+function validateOutput(raw: unknown): OutputSpec {
+  const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<OutputSpec>;
+  if (typeof raw !== 'object' || raw === null) throw new ValidationError('output must be an object {format, quality, keepMetadata}', { field: 'output' });
+  return parseField(OutputSchema, 'output', { format: o.format, quality: o.quality, keep_metadata: o.keepMetadata });
 }

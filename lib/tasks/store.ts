@@ -7,6 +7,7 @@ import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { bucketIndex } from '../core/histogram';
 import type { FilterStep } from '../filters/request';
+import type { OutputSpec } from '../filters/output';
 import { CREATE_JOB, JOB_LUA, TASK_STATUSES } from '../jobs/lua';
 
 /**
@@ -36,6 +37,8 @@ export interface TaskMessage {
   image_etag?: string;
   /** The job's deadline (ISO 8601): a task not finished by then is timed_out, never started or abandoned at a filter boundary. */
   deadline_at?: string;
+  /** What the result is encoded as; absent: JPEG (lib/filters/output.ts). */
+  output?: OutputSpec;
 }
 
 export interface AttemptRecord {
@@ -78,6 +81,8 @@ export interface TaskRecord {
   deadline_at: string | null;
   /** '1' once a cancel was asked while the task was processing: its worker stops at the next filter boundary. */
   cancel_requested: string | null;
+  /** The submission's output settings; null: JPEG. */
+  output: OutputSpec | null;
 }
 
 /**
@@ -89,7 +94,7 @@ const FIELD_KINDS = {
   started_at: 'text', finished_at: 'text', attempts: 'number', worker_id: 'text', attempt_history: 'json', queue_wait_ms: 'number',
   processing_ms: 'number', filter_ms: 'json', timings: 'json', result_key: 'text', width: 'number', height: 'number', bytes: 'number',
   error: 'text', failure_type: 'text', failure_reason: 'text', explanation: 'text', last_error: 'text', route: 'text',
-  sent_again_at: 'text', deadline_at: 'text', cancel_requested: 'text',
+  sent_again_at: 'text', deadline_at: 'text', cancel_requested: 'text', output: 'json',
 } as const satisfies Record<keyof TaskRecord, 'text' | 'number' | 'json'>;
 
 export type TaskField = keyof TaskRecord;
@@ -175,6 +180,7 @@ export async function createTasks(deps: Clients, messages: TaskMessage[], job?: 
         attempt_history: [],
         route: msg.route ?? null,
         deadline_at: msg.deadline_at ?? null,
+        output: msg.output ?? null,
       };
       m.hset(taskKey(deps, msg.task_id), encode(rec)).expire(taskKey(deps, msg.task_id), deps.config.taskTtlS).zadd(indexKey(deps), msg.queued_at, msg.task_id);
     }
@@ -368,6 +374,8 @@ export function messageOf(task: TaskRecord): TaskMessage {
     steps: task.filters.map((name) => ({ name, params: (task.filter_params[name] ?? {}) as FilterStep['params'] })),
     queued_at: Date.parse(task.queued_at),
     ...(task.route ? { route: task.route } : {}),
+    ...(task.output ? { output: task.output } : {}),
+    ...(task.deadline_at ? { deadline_at: task.deadline_at } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import { deleteJob, jobUrl } from '../jobs/store';
 import { filterFields, paramsNamedInFilters, stepsOf } from '../filters/request';
 import { explain, jsonNumber, parseWith, strictBody } from '../core/validate';
 import { z } from 'zod';
+import { OutputSchema } from '../filters/output';
 import { MAX_NOTIFY_URL_LENGTH, NOTIFY_URL_FIELD, validateNotifyUrl } from '../jobs/notify-url';
 import { checkNotifyUrl } from '../jobs/webhooks';
 import { DEFAULT_IMAGE, headImage, imageListSchema } from '../images/source';
@@ -48,6 +49,7 @@ export const DistributedBody = strictBody(
   {
     ...filterFields,
     images: imageListSchema(MAX_TASKS_PER_SUBMISSION, 'one task each').default(() => [DEFAULT_IMAGE]),
+    output: OutputSchema.optional(),
     deadline_s: jsonNumber(DEADLINE_S.min, DEADLINE_S.max, { integer: true, description: 'seconds from submission after which unfinished tasks are timed_out' }).optional(),
     notify_url: explain(
       z
@@ -60,7 +62,7 @@ export const DistributedBody = strictBody(
     ),
   },
   [paramsNamedInFilters],
-).transform((v) => ({ steps: stepsOf(v), images: v.images, deadlineS: v.deadline_s, notifyUrl: v.notify_url }));
+).transform((v) => ({ steps: stepsOf(v), images: v.images, deadlineS: v.deadline_s, notifyUrl: v.notify_url, output: v.output }));
 
 /** What validateNotifyUrl says is wrong with a notify_url, or undefined. */
 function notifyUrlProblem(raw: unknown): string | undefined {
@@ -78,7 +80,7 @@ export function parseDistributedRequest(body: Record<string, unknown>) {
 
 export type DistributedRequest = ReturnType<typeof parseDistributedRequest>;
 
-export async function submitDistributed(deps: Clients, { steps, images, deadlineS, notifyUrl: rawNotifyUrl }: DistributedRequest) {
+export async function submitDistributed(deps: Clients, { steps, images, deadlineS, notifyUrl: rawNotifyUrl, output }: DistributedRequest) {
   // Where it points is checked before anything is recorded: a refused notify_url enqueues nothing.
   const notifyUrl = rawNotifyUrl === undefined ? undefined : await checkNotifyUrl(deps.config, rawNotifyUrl);
   // Unknown images are refused now, not discovered by a worker later; the ETag each has now
@@ -103,6 +105,7 @@ export async function submitDistributed(deps: Clients, { steps, images, deadline
       ...(route ? { route: route.name } : {}),
       ...(isMessageEtag(etag) ? { image_etag: etag } : {}),
       ...(deadlineAt ? { deadline_at: deadlineAt } : {}),
+      ...(output ? { output } : {}),
     };
   });
   await createTasks(deps, messages, { jobId: batchId, deadlineAt, notifyUrl });

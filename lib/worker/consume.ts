@@ -20,6 +20,7 @@ import { errorFields, log } from '../core/log';
 import { round } from '../core/numbers';
 import { processImage, processLimits, StepsAbortedError } from '../filters/pipeline';
 import { taskResultKey } from '../images/keys';
+import { CONTENT_TYPES, EXTENSIONS } from '../filters/output';
 import { readImage } from '../images/source';
 import { SourceCache } from '../images/source-cache';
 import { onDelivery, OUTCOMES, taskUpdate, type Ending } from '../tasks/outcomes';
@@ -158,11 +159,12 @@ async function attempt(deps: Clients, worker: WorkerIdentity, task: Exclude<Prep
     const fetchMs = performance.now() - t;
     const watch = watchForStop(deps, msg.task_id, msg.deadline_at);
     // Done all its steps, a task completes even if a cancel came during the last one: the state recorded is what happened.
-    const out = await processImage(bytes, msg.steps, processLimits(deps.config.processing), watch.signal).finally(watch.stop);
+    const limits = { ...processLimits(deps.config.processing), ...(msg.output ? { output: msg.output } : {}) };
+    const out = await processImage(bytes, msg.steps, limits, watch.signal).finally(watch.stop);
     imageDone();
-    const key = taskResultKey(msg.task_id, msg.image);
+    const key = taskResultKey(msg.task_id, msg.image, EXTENSIONS[out.format]);
     t = performance.now();
-    await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key, Body: out.output, ContentType: 'image/jpeg' })));
+    await dependency('s3', () => deps.s3.send(new PutObjectCommand({ Bucket: deps.config.aws.bucket, Key: key, Body: out.output, ContentType: CONTENT_TYPES[out.format] })));
     const storeMs = performance.now() - t;
     const processingMs = Date.now() - startedAt;
     log.info('task completed', { worker: worker.id, task_id: msg.task_id, ms: processingMs });

@@ -27,6 +27,7 @@ module.exports = {
       displayName: 'reliability',
       // Each file starts the stack it needs.
       testMatch: ['<rootDir>/tests/reliability/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/tests/helpers/api-contract-setup.ts'],
     },
     {
       ...common,

@@ -125,7 +125,7 @@ const TAGS = [
 
 const DESCRIPTION = `A serverless-style image-processing pipeline: batch endpoints that process images inside the API with three concurrency strategies, and a distributed path through an SQS FIFO queue to capability-configured workers, with results in S3 and state in Redis.
 
-Every error is JSON, \`{"error": {"code", "message", "field", ...}}\`, the message naming the field and the allowed range or values. Any path or method not listed here answers 404 in that shape. Paths are written with their trailing slash; the API also answers them without it.
+Every error is JSON, \`{"error": {"code", "message", "field", ...}}\`, the message naming the field and the allowed range or values. Any path or method not listed here answers 404 in that shape. Paths are written with their trailing slash, as the routes are declared (the local server also answers them without it).
 
 When API keys are configured (API_KEYS, or API_KEYS_SECRET on AWS), every route but the health check, the dashboard's files and this reference needs \`Authorization: Bearer <key>\`, and each key has RATE_LIMIT_PER_MINUTE requests a minute.`;
 

@@ -32,7 +32,7 @@ function buildSchema(maxImages: number, maxIterations: number, stress: boolean) 
   const common = {
     ...filterFields,
     images: imageListSchema(maxImages, 'GET /api/image/info/ lists them').optional().meta({ description: `1 to ${maxImages} image names; default: every image in the bucket (GET /api/images/ lists them)` }),
-    copies: decimalNumber(1, MAX_COPIES, { integer: true, description: 'how many times each image is processed; images x copies is at most the batch limit' }).default(1),
+    copies: decimalNumber(1, MAX_COPIES, { integer: true, description: `how many times each image is processed; images x copies is at most ${maxImages} (MAX_BATCH_IMAGES)` }).default(1),
     output: OutputSchema.optional(),
   };
   const stressFields = {

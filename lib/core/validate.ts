@@ -5,7 +5,7 @@
  * document (lib/api/openapi.ts), so what is documented is what is enforced.
  *
  * A schema says how its own failures read with `explain(schema, fn)`; `parseWith` reports
- * the first failure in the order the fields are listed (see `compareIssues`), so an input
+ * the first failure in the order the fields are listed (see `orderKey`), so an input
  * wrong in several places always gets the same one answer.
  */
 import { z } from 'zod';
@@ -22,8 +22,8 @@ type ErrorClass = new (message: string, opts?: { field?: string; details?: Recor
 /** What a failure at one schema becomes. */
 export interface Explained {
   message: string;
-  /** Default: the issue's path, as `filter_params.blur.radius` or `images[2]`. */
-  field?: string;
+  /** Default: the issue's path, as `filter_params.blur.radius` or `images[2]`; null: none. */
+  field?: string | null;
   details?: Record<string, unknown>;
   /** Default: ValidationError (400). */
   error?: ErrorClass;
@@ -216,7 +216,7 @@ export function issueError(issues: readonly Issue[], root: z.core.$ZodType, inpu
   if (!fn) return new ValidationError(`${field || 'request'}: ${issue.message}`, { field: field || undefined });
   const e = fn({ issue, raw: key === undefined ? raw : valueAt(raw, key), field, key });
   const Class = e.error ?? ValidationError;
-  return new Class(e.message, { field: e.field ?? field, details: e.details });
+  return new Class(e.message, { field: e.field === null ? undefined : (e.field ?? field), details: e.details });
 }
 
 /** The parsed value, or the typed error for the first thing wrong with `input`. */
@@ -315,18 +315,15 @@ export function strictBody<Shape extends z.core.$ZodLooseShape>(shape: Shape, ru
 
 // ---- the standalone checks other modules call ----
 
-const singleField = new Map<string, z.ZodType>();
+const singleField = new WeakMap<z.ZodType, Map<string, z.ZodObject>>();
 
 /** `schema` checked as the value of `field`, so errors name that field. */
 export function parseField<S extends z.ZodType>(schema: S, field: string, raw: unknown): z.output<S> {
-  const cacheKey = field;
-  let wrapper = singleField.get(cacheKey) as z.ZodObject<{ [k: string]: S }> | undefined;
-  if (!wrapper || defOf(wrapper).shape[field] !== schema) {
-    wrapper = z.object({ [field]: schema });
-    if (singleField.size > 256) singleField.clear();
-    singleField.set(cacheKey, wrapper);
-  }
-  return parseWith(wrapper, { [field]: raw })[field] as z.output<S>;
+  let byField = singleField.get(schema);
+  if (!byField) singleField.set(schema, (byField = new Map()));
+  let wrapper = byField.get(field);
+  if (!wrapper) byField.set(field, (wrapper = z.object({ [field]: schema })));
+  return (parseWith(wrapper, { [field]: raw }) as Record<string, z.output<S>>)[field];
 }
 
 export function numberInRange(raw: unknown, field: string, min: number, max: number, opts: { integer?: boolean; unit?: string } = {}): number {

@@ -21,7 +21,7 @@ export const DASHBOARD_ASSETS: Record<string, string> = {
 export const DashboardAssetPath = z.object({
   asset: explain(z.enum(Object.keys(DASHBOARD_ASSETS) as [string, ...string[]]).meta({ description: 'a file of the dashboard' }), ({ raw }) => ({
     message: `no dashboard asset ${JSON.stringify(String(raw ?? '').slice(0, 60))}`,
-    field: 'asset',
+    field: null,
     error: NotFoundError,
   })),
 });

@@ -12,7 +12,7 @@ import { loadConfig } from '../../lib/core/config';
 import { ValidationError } from '../../lib/core/errors';
 import { appendJobEvent, jobKey, webhookDueKey, type JobEventType } from '../../lib/jobs/events';
 import { verifyWebhookSignature } from '../../lib/jobs/webhook-signature';
-import { checkNotifyUrl, listDeliveries, runScheduledSender, WebhookSender } from '../../lib/jobs/webhooks';
+import { checkNotifyUrl, listDeliveries, redeliverFailed, runScheduledSender, WebhookSender, wakeWebhookSender } from '../../lib/jobs/webhooks';
 import { stackEnv } from '../../scripts/local/harness';
 import { waitFor } from '../../scripts/local/processes';
 import { postJson } from '../helpers/batch';
@@ -327,6 +327,42 @@ describe('senders of this process, on a Redis prefix of their own', () => {
       expect(busy.ran_ms).toBeLessThan(5000);
     } finally {
       sched.redis.disconnect();
+    }
+  }, 30_000);
+
+  test('aws: redeliver invokes the sender function asynchronously, unless a scheduled run is polling', async () => {
+    const calls: { path: string; type: unknown }[] = [];
+    const lambda = createServer((req, res) => {
+      calls.push({ path: req.url ?? '', type: req.headers['x-amz-invocation-type'] });
+      req.resume();
+      req.on('end', () => res.writeHead(202, { 'content-type': 'application/json' }).end());
+    });
+    await new Promise<void>((resolve) => lambda.listen(0, '127.0.0.1', resolve));
+    const woken = createClients(
+      loadConfig({
+        ...stackEnv(scenario.stack),
+        REDIS_PREFIX: `${scenario.stack.env.REDIS_PREFIX}-wake`,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_SENDER_FUNCTION: 'image-pipeline-aws-webhookSender',
+        LAMBDA_ENDPOINT_URL: `http://127.0.0.1:${(lambda.address() as AddressInfo).port}`,
+      }),
+    );
+    try {
+      const rx = await newReceiver(() => ({ status: 500 }));
+      const jobId = await createJob(woken, rx.url, [['job.created', 'queued']]);
+      await woken.redis.zadd(woken.key('job', jobId, 'webhook-failed'), 1, '1');
+      const queued = await redeliverFailed(woken, jobId);
+      expect(queued.queued_seqs).toEqual([1]);
+      expect(calls).toEqual([{ path: '/2015-03-31/functions/image-pipeline-aws-webhookSender/invocations', type: 'Event' }]);
+      // While a run polls (it keeps this key fresh), nothing is invoked.
+      await woken.redis.set(woken.key('webhooks', 'sender-alive'), '1', 'PX', 5000);
+      expect(await wakeWebhookSender(woken)).toBe(false);
+      expect(calls).toHaveLength(1);
+      // Without WEBHOOK_SENDER_FUNCTION (local stages) there is nothing to wake.
+      expect(await wakeWebhookSender(deps)).toBe(false);
+    } finally {
+      woken.redis.disconnect();
+      await new Promise<void>((resolve) => lambda.close(() => resolve()));
     }
   }, 30_000);
 });

@@ -515,19 +515,24 @@ export async function runScheduledSender(deps: Clients, opts: ScheduledRunOption
   const intervalMs = opts.intervalMs ?? 500;
   // An idle run ends at once; one that finds work lingers after it.
   let lastWork = -Infinity;
-  while (Date.now() < opts.until) {
-    await deps.redis.set(senderAliveKey(deps), '1', 'PX', intervalMs * 4).catch(() => undefined);
-    const startedJobs = await sender.poll();
-    if (startedJobs > 0 || sender.busy > 0) lastWork = Date.now();
-    else if (Date.now() - lastWork > lingerMs) {
-      const [, score] = await dependency('redis', () => deps.redis.zrange(webhookDueKey(deps), 0, 0, 'WITHSCORES'));
-      // Nothing due before the time is up: the next scheduled run takes it.
-      if (score === undefined || Number(score) > opts.until) break;
+  try {
+    while (Date.now() < opts.until) {
+      await deps.redis.set(senderAliveKey(deps), '1', 'PX', intervalMs * 4).catch(() => undefined);
+      const startedJobs = await sender.poll();
+      if (startedJobs > 0 || sender.busy > 0) lastWork = Date.now();
+      else if (Date.now() - lastWork > lingerMs) {
+        const [, score] = await dependency('redis', () => deps.redis.zrange(webhookDueKey(deps), 0, 0, 'WITHSCORES'));
+        // Nothing due before the time is up: the next scheduled run takes it.
+        if (score === undefined || Number(score) > opts.until) break;
+      }
+      await sleep(intervalMs);
     }
-    await sleep(intervalMs);
+  } finally {
+    // Even when a poll failed (Redis, the secret): attempts under way finish and are recorded
+    // before the function returns and is frozen.
+    await sender.drain();
+    await deps.redis.del(senderAliveKey(deps)).catch(() => undefined);
   }
-  await sender.drain();
-  await deps.redis.del(senderAliveKey(deps)).catch(() => undefined);
   return { ...sender.stats, ran_ms: Date.now() - started };
 }
 

@@ -7,13 +7,16 @@
  * Per job, in Redis:
  *   - a lock (job:<id>:webhook-lock), so one sender at a time works on a job, across processes;
  *   - in the job hash, webhook_seq (the last seq the sender is done with: delivered, or failed
- *     after its last attempt), webhook_attempts (attempts made on the next one) and
- *     webhook_retry_at (ms; when the next attempt is due);
+ *     after its last attempt), webhook_attempts (attempts made on the next one),
+ *     webhook_retry_at (ms; when the next attempt is due) and webhook_down (1 from an event
+ *     failed after its last attempt until a delivery succeeds);
  *   - the deliveries list (every attempt, newest last), the failed set (seqs whose delivery
  *     failed, scored by attempts made) and the redelivery queue (seqs POST .../redeliver/ asked for).
  * A failed attempt is retried on WEBHOOK_RETRY_SCHEDULE; the next events wait behind it, so a
  * receiver sees a job's events in order. After the last attempt the event is marked failed
- * and the sender moves on. Delivery is at least once: X-Pipeline-Delivery names the event
+ * and the sender moves on; while the receiver is down like that, each later event gets one
+ * attempt (no retries), so a dead receiver does not hold a long job's events back for the whole
+ * schedule each. The first delivery that succeeds brings the retries back. Delivery is at least once: X-Pipeline-Delivery names the event
  * delivery, the same on every attempt and redelivery, for receivers to drop duplicates.
  */
 import { randomUUID } from 'node:crypto';
@@ -230,7 +233,7 @@ if retryAt > tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[5], retryAt, ARGV[2])
   return {'wait', url, tostring(retryAt)}
 end
-return {'send', url, tostring(cursor + 1), ev, redis.call('HGET', KEYS[2], 'webhook_attempts') or '0'}
+return {'send', url, tostring(cursor + 1), ev, redis.call('HGET', KEYS[2], 'webhook_attempts') or '0', redis.call('HGET', KEYS[2], 'webhook_down') or '0'}
 `;
 
 /** Records an attempt and moves the job on (ARGV[4] = what happened). */
@@ -245,15 +248,16 @@ redis.call('RPUSH', KEYS[3], ARGV[2])
 redis.call('EXPIRE', KEYS[3], ttl)
 local mode = ARGV[4]
 if mode == 'delivered' then
-  redis.call('HSET', KEYS[2], 'webhook_seq', ARGV[5], 'webhook_attempts', 0, 'webhook_retry_at', 0)
+  redis.call('HSET', KEYS[2], 'webhook_seq', ARGV[5], 'webhook_attempts', 0, 'webhook_retry_at', 0, 'webhook_down', 0)
 elseif mode == 'retrying' then
   redis.call('HSET', KEYS[2], 'webhook_attempts', ARGV[6], 'webhook_retry_at', ARGV[7])
   redis.call('ZADD', KEYS[6], ARGV[7], ARGV[8])
 elseif mode == 'failed' then
-  redis.call('HSET', KEYS[2], 'webhook_seq', ARGV[5], 'webhook_attempts', 0, 'webhook_retry_at', 0)
+  redis.call('HSET', KEYS[2], 'webhook_seq', ARGV[5], 'webhook_attempts', 0, 'webhook_retry_at', 0, 'webhook_down', 1)
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
   redis.call('EXPIRE', KEYS[4], ttl)
 elseif mode == 'redelivered' then
+  redis.call('HSET', KEYS[2], 'webhook_down', 0)
   redis.call('ZREM', KEYS[4], ARGV[5])
   redis.call('ZREM', KEYS[5], ARGV[5])
 elseif mode == 'redelivery_failed' then
@@ -342,24 +346,23 @@ export class WebhookSender {
     if (Number(got) !== 1) return;
     try {
       for (let sent = 0; sent < EVENTS_PER_TURN; ) {
-        if (this.abort.signal.aborted) {
-          await deps.redis.zadd(webhookDueKey(deps), 'XX', Date.now(), jobId);
-          return;
-        }
+        if (this.abort.signal.aborted) return;
         const step = (await dependency('redis', () =>
           deps.redis.eval(NEXT, 6, lockKey(deps, jobId), jobKey(deps, jobId), jobEventsKey(deps, jobId), redeliverKey(deps, jobId), webhookDueKey(deps), failedKey(deps, jobId), token, jobId, String(Date.now()), String(ttl)),
         )) as string[];
-        const [what, url, seq, event, attempts] = step;
+        const [what, url, seq, event, attempts, down] = step;
         if (what === 'skip') continue;
         if (what !== 'send' && what !== 'redeliver') return;
         sent++;
         const redelivery = what === 'redeliver';
-        const recorded = await this.attempt(jobId, token, { url, seq: Number(seq), event, attemptsSoFar: Number(attempts), redelivery }, secret);
+        const recorded = await this.attempt(jobId, token, { url, seq: Number(seq), event, attemptsSoFar: Number(attempts), redelivery, receiverDown: down === '1' }, secret);
         if (!recorded.continue) return;
       }
       // A long backlog: other due jobs get a turn, this one is due again at once.
       await dependency('redis', () => deps.redis.zadd(webhookDueKey(deps), Date.now(), jobId));
     } finally {
+      // Cut off by close(): due again at once, for whichever sender runs next.
+      if (this.abort.signal.aborted) await deps.redis.zadd(webhookDueKey(deps), 'XX', Date.now(), jobId).catch(() => undefined);
       await deps.redis.eval(RELEASE, 1, lockKey(deps, jobId), token).catch(() => undefined);
     }
   }
@@ -368,7 +371,7 @@ export class WebhookSender {
   private async attempt(
     jobId: string,
     token: string,
-    a: { url: string; seq: number; event: string; attemptsSoFar: number; redelivery: boolean },
+    a: { url: string; seq: number; event: string; attemptsSoFar: number; redelivery: boolean; receiverDown?: boolean },
     secret: string,
   ): Promise<{ continue: boolean }> {
     const { deps } = this;
@@ -411,7 +414,7 @@ export class WebhookSender {
       outcome = ok ? 'delivered' : 'failed';
     } else if (ok) {
       mode = outcome = 'delivered';
-    } else if (attempt < maxAttempts) {
+    } else if (attempt < maxAttempts && !a.receiverDown) {
       mode = outcome = 'retrying';
       retryAt = Date.now() + Math.round(cfg.retryScheduleS[attempt - 1] * 1000);
     } else {
@@ -510,20 +513,26 @@ export async function runScheduledSender(deps: Clients, opts: ScheduledRunOption
   const sender = new WebhookSender(deps, opts);
   const lingerMs = opts.lingerMs ?? 20_000;
   const intervalMs = opts.intervalMs ?? 500;
-  let lastWork = Date.now();
-  while (Date.now() < opts.until) {
-    await deps.redis.set(senderAliveKey(deps), '1', 'PX', intervalMs * 4).catch(() => undefined);
-    const startedJobs = await sender.poll();
-    if (startedJobs > 0 || sender.busy > 0) lastWork = Date.now();
-    else if (Date.now() - lastWork > lingerMs) {
-      const [, score] = await dependency('redis', () => deps.redis.zrange(webhookDueKey(deps), 0, 0, 'WITHSCORES'));
-      // Nothing due before the time is up: the next scheduled run takes it.
-      if (score === undefined || Number(score) > opts.until) break;
+  // An idle run ends at once; one that finds work lingers after it.
+  let lastWork = -Infinity;
+  try {
+    while (Date.now() < opts.until) {
+      await deps.redis.set(senderAliveKey(deps), '1', 'PX', intervalMs * 4).catch(() => undefined);
+      const startedJobs = await sender.poll();
+      if (startedJobs > 0 || sender.busy > 0) lastWork = Date.now();
+      else if (Date.now() - lastWork > lingerMs) {
+        const [, score] = await dependency('redis', () => deps.redis.zrange(webhookDueKey(deps), 0, 0, 'WITHSCORES'));
+        // Nothing due before the time is up: the next scheduled run takes it.
+        if (score === undefined || Number(score) > opts.until) break;
+      }
+      await sleep(intervalMs);
     }
-    await sleep(intervalMs);
+  } finally {
+    // Even when a poll failed (Redis, the secret): attempts under way finish and are recorded
+    // before the function returns and is frozen.
+    await sender.drain();
+    await deps.redis.del(senderAliveKey(deps)).catch(() => undefined);
   }
-  await sender.drain();
-  await deps.redis.del(senderAliveKey(deps)).catch(() => undefined);
   return { ...sender.stats, ran_ms: Date.now() - started };
 }
 
@@ -567,12 +576,12 @@ export function parseDeliveriesPage(query: Record<string, string>): { offset: nu
   };
 }
 
-async function existingJob(deps: Clients, jobId: string): Promise<{ notifyUrl: string | null; seq: number; retryAt: number }> {
+async function existingJob(deps: Clients, jobId: string): Promise<{ notifyUrl: string | null; seq: number; retryAt: number; down: boolean }> {
   const [[, exists], [, fields]] = (await dependency('redis', () =>
-    deps.redis.multi().exists(jobKey(deps, jobId)).hmget(jobKey(deps, jobId), 'notify_url', 'webhook_seq', 'webhook_retry_at').exec(),
+    deps.redis.multi().exists(jobKey(deps, jobId)).hmget(jobKey(deps, jobId), 'notify_url', 'webhook_seq', 'webhook_retry_at', 'webhook_down').exec(),
   )) as [[unknown, number], [unknown, (string | null)[]]];
   if (!exists) throw new NotFoundError(`no job ${jobId} (unknown, or expired after TASK_TTL_S)`, { field: 'job_id' });
-  return { notifyUrl: fields[0], seq: Number(fields[1] ?? 0), retryAt: Number(fields[2] ?? 0) };
+  return { notifyUrl: fields[0], seq: Number(fields[1] ?? 0), retryAt: Number(fields[2] ?? 0), down: fields[3] === '1' };
 }
 
 const seqs = (members: string[]) => members.map(Number).sort((a, b) => a - b);
@@ -584,6 +593,8 @@ export interface DeliveriesView {
   cursor_seq: number;
   /** When the next retry of the event after cursor_seq is due; null when none waits. */
   next_attempt_at: string | null;
+  /** An event failed after its last attempt and no delivery has succeeded since: later events get one attempt each. */
+  receiver_down: boolean;
   /** Events whose delivery failed (after every attempt) and has not succeeded since. */
   failed_seqs: number[];
   /** Failed events queued by POST .../redeliver/ and not yet tried again. */
@@ -614,6 +625,7 @@ export async function listDeliveries(deps: Clients, jobId: string, page: { offse
     notify_url: job.notifyUrl,
     cursor_seq: job.seq,
     next_attempt_at: job.retryAt > 0 ? new Date(job.retryAt).toISOString() : null,
+    receiver_down: job.down,
     failed_seqs: seqs(failed),
     redelivery_queued_seqs: seqs(queued),
     total,

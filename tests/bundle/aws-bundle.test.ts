@@ -9,6 +9,8 @@
 // leaves unresolved or wrong.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +21,8 @@ import Redis from 'ioredis';
 import sharp from 'sharp';
 import { closeClients, createClients, type Clients } from '../../lib/core/clients';
 import { loadConfig } from '../../lib/core/config';
+import { appendJobEvent, jobKey } from '../../lib/jobs/events';
+import { verifyWebhookSignature } from '../../lib/jobs/webhook-signature';
 import { IMAGE_FILE } from '../../lib/images/source';
 import { buildDashboard } from '../../scripts/build-dashboard';
 import { freePort, startService, stopService, waitFor, type Service } from '../../scripts/local/processes';
@@ -34,6 +38,8 @@ const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const API_KEYS_SECRET = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/image-pipeline-bundle-test/api-keys`;
 const KEYS = ['k1', 'k2'];
+const WEBHOOK_SECRET_REF = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/image-pipeline-bundle-test/webhook-secret`;
+const WEBHOOK_SECRET = 'whsec_bundle-test-secret-0123456789';
 const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
 
 const id = runId();
@@ -258,6 +264,7 @@ beforeAll(async () => {
         npm_config_prefer_offline: 'true',
         SLS_TELEMETRY_DISABLED: '1',
         API_KEYS_SECRET,
+        WEBHOOK_SECRET_REF,
         REDIS_URL: redisUrl,
         REDIS_PREFIX: id,
       },
@@ -292,7 +299,7 @@ beforeAll(async () => {
 
   const taskQueueArn = (await deps.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrls.TaskQueue, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   controlPlane = await startFakeControlPlane({
-    parameters: { [API_KEYS_SECRET]: KEYS.join(',') },
+    parameters: { [API_KEYS_SECRET]: KEYS.join(','), [WEBHOOK_SECRET_REF]: WEBHOOK_SECRET },
     workerFunctions: functions.filter((f) => f.handler === 'handlers/worker.consume').map((f) => f.name),
     queueArn: taskQueueArn,
   });
@@ -472,3 +479,36 @@ test('multiprocessing: pool threads started from the handler bundle brighten eve
     expect(after.channels[0].mean / before.channels[0].mean).toBeGreaterThan(1.2);
   }
 }, 180_000);
+
+test('webhookSender: the scheduled run reads its secret from SSM and delivers a job\'s events, signed, in order', async () => {
+  const got: { headers: Record<string, unknown>; body: string }[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const jobId = randomUUID();
+    const notifyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    await deps!.redis.hset(jobKey(deps!, jobId), { job_id: jobId, status: 'queued', notify_url: notifyUrl });
+    await deps!.redis.expire(jobKey(deps!, jobId), 600);
+    await appendJobEvent(deps!, { type: 'job.created', job_id: jobId, status: 'queued' });
+    await appendJobEvent(deps!, { type: 'job.completed', job_id: jobId, status: 'completed' });
+
+    const f = fn('handlers/worker.deliverWebhooks');
+    expect(f.env).toMatchObject({ WEBHOOK_SECRET_REF, WEBHOOK_ALLOW_PRIVATE: 'false' });
+    // The receiver is on this machine: the aws stage's private-address refusal is lifted for this run only.
+    const report = await invoke(f, [{ source: 'aws.events', 'detail-type': 'Scheduled Event' }], { WEBHOOK_ALLOW_PRIVATE: 'true' });
+    expect(report.results[0]).toMatchObject({ attempts: 2, delivered: 2, failed: 0 });
+    expect(got.map((r) => JSON.parse(r.body)).map((b) => [b.seq, b.type])).toEqual([[1, 'job.created'], [2, 'job.completed']]);
+    for (const r of got) expect(verifyWebhookSignature(WEBHOOK_SECRET, r.headers['x-pipeline-signature'] as string, r.body)).toMatchObject({ ok: true });
+    expect(controlPlane!.ssmCalls.filter((c) => c.name === WEBHOOK_SECRET_REF)).toEqual([{ name: WEBHOOK_SECRET_REF, withDecryption: true, signed: true }]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}, 90_000);

@@ -47,3 +47,12 @@ test('REDIS_URL_SECRET on an unreachable Secrets Manager: start refuses, naming 
   expect(run.output()).toMatch(/\[start\] cannot start: REDIS_URL_SECRET=secretsmanager:image-pipeline\/redis cannot be read \(.+\); fix the reference or its credentials, or unset REDIS_URL_SECRET/);
   expect(run.output()).not.toMatch(STACK_TRACE);
 });
+
+test('WEBHOOK_SECRET_REF naming a missing SSM parameter: start refuses, naming the variable', async () => {
+  const ref = '/image-pipeline/missing-webhook-secret';
+  const run = spawnStart(await isolatedEnv({ ...CREDENTIALS, WEBHOOK_SECRET_REF: ref, AWS_ENDPOINT_URL_SSM: ssmUrl }), 'secret-missing-webhook');
+  expect(await run.done).toBe(2);
+  expect(run.output()).toMatch(/\[start\] cannot start: WEBHOOK_SECRET_REF=\/image-pipeline\/missing-webhook-secret cannot be read \(ParameterNotFound\); fix the reference or its credentials, or unset WEBHOOK_SECRET_REF/);
+  expect(run.output()).not.toMatch(STACK_TRACE);
+  expect(ssmCalls.some((c) => c.includes('"Name":"/image-pipeline/missing-webhook-secret"'))).toBe(true);
+});

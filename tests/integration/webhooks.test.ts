@@ -12,7 +12,7 @@ import { loadConfig } from '../../lib/core/config';
 import { ValidationError } from '../../lib/core/errors';
 import { appendJobEvent, jobKey, webhookDueKey, type JobEventType } from '../../lib/jobs/events';
 import { verifyWebhookSignature } from '../../lib/jobs/webhook-signature';
-import { checkNotifyUrl, listDeliveries, WebhookSender } from '../../lib/jobs/webhooks';
+import { checkNotifyUrl, listDeliveries, redeliverFailed, runScheduledSender, WebhookSender, wakeWebhookSender } from '../../lib/jobs/webhooks';
 import { stackEnv } from '../../scripts/local/harness';
 import { waitFor } from '../../scripts/local/processes';
 import { postJson } from '../helpers/batch';
@@ -152,40 +152,55 @@ test('a receiver that answers 500 twice, then 200, gets every event in seq order
 
 test('a receiver that always fails ends with failed deliveries; once it recovers, redeliver resends them in seq order', async () => {
   const rx = await newReceiver(() => ({ status: 503 }));
-  const jobId = await createJob(deps, rx.url, [['job.created', 'queued'], ['job.failed', 'failed']]);
-  // 4 attempts each (1 + the 3 retries of the schedule), then the next event.
-  const view = await waitFor('both events failed', 20_000, async () => {
+  const jobId = await createJob(deps, rx.url, [['job.created', 'queued'], ['job.running', 'running'], ['job.failed', 'failed']]);
+  // The first event: 4 attempts (1 + the 3 retries of the schedule), then failed. The receiver
+  // now counts as down: each later event gets one attempt until a delivery succeeds.
+  const view = await waitFor('all three events failed', 20_000, async () => {
     const v = await deliveriesOf(jobId);
-    return v.failed_seqs.length === 2 ? v : undefined;
+    return v.failed_seqs.length === 3 ? v : undefined;
   });
-  expect(rx.got.map((r) => JSON.parse(r.body).seq)).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+  expect(rx.got.map((r) => JSON.parse(r.body).seq)).toEqual([1, 1, 1, 1, 2, 3]);
   expect(view.deliveries.map((d: any) => `${d.seq}/${d.attempt}/${d.status_code}/${d.outcome}`)).toEqual([
     '1/1/503/retrying', '1/2/503/retrying', '1/3/503/retrying', '1/4/503/failed',
-    '2/1/503/retrying', '2/2/503/retrying', '2/3/503/retrying', '2/4/503/failed',
+    '2/1/503/failed',
+    '3/1/503/failed',
   ]);
-  expect(view.cursor_seq).toBe(2);
+  expect(view).toMatchObject({ cursor_seq: 3, receiver_down: true, failed_seqs: [1, 2, 3] });
 
   rx.setAnswer(() => ({ status: 204 }));
   const redeliver = await postJson(`${scenario.stack.url}/api/jobs/${jobId}/deliveries/redeliver/`, {});
   expect(redeliver.status).toBe(202);
-  expect(redeliver.body).toMatchObject({ job_id: jobId, queued_seqs: [1, 2], deliveries_url: expect.stringContaining(`/api/jobs/${jobId}/deliveries/`) });
-  const after = await waitFor('both redelivered', 10_000, async () => {
+  expect(redeliver.body).toMatchObject({ job_id: jobId, queued_seqs: [1, 2, 3], deliveries_url: expect.stringContaining(`/api/jobs/${jobId}/deliveries/`) });
+  const after = await waitFor('all redelivered', 10_000, async () => {
     const v = await deliveriesOf(jobId);
-    return v.failed_seqs.length === 0 && v.total === 10 ? v : undefined;
+    return v.failed_seqs.length === 0 && v.total === 9 ? v : undefined;
   });
-  expect(rx.got.slice(8).map((r) => [JSON.parse(r.body).seq, r.headers['x-pipeline-delivery'], r.headers['x-pipeline-attempt']])).toEqual([
+  expect(rx.got.slice(6).map((r) => [JSON.parse(r.body).seq, r.headers['x-pipeline-delivery'], r.headers['x-pipeline-attempt']])).toEqual([
     [1, `${jobId}:1`, '5'],
-    [2, `${jobId}:2`, '5'],
+    [2, `${jobId}:2`, '2'],
+    [3, `${jobId}:3`, '2'],
   ]);
-  for (const r of rx.got.slice(8)) expect(verifyWebhookSignature(secret, r.headers['x-pipeline-signature'] as string, r.body)).toMatchObject({ ok: true });
-  expect(after.deliveries.slice(8)).toEqual([
+  for (const r of rx.got.slice(6)) expect(verifyWebhookSignature(secret, r.headers['x-pipeline-signature'] as string, r.body)).toMatchObject({ ok: true });
+  expect(after.deliveries.slice(6)).toEqual([
     expect.objectContaining({ seq: 1, attempt: 5, status_code: 204, outcome: 'delivered', redelivery: true }),
-    expect.objectContaining({ seq: 2, attempt: 5, status_code: 204, outcome: 'delivered', redelivery: true }),
+    expect.objectContaining({ seq: 2, attempt: 2, status_code: 204, outcome: 'delivered', redelivery: true }),
+    expect.objectContaining({ seq: 3, attempt: 2, status_code: 204, outcome: 'delivered', redelivery: true }),
   ]);
+  expect(after.receiver_down).toBe(false);
   // Nothing left to resend.
   const again = await postJson(`${scenario.stack.url}/api/jobs/${jobId}/deliveries/redeliver/`, {});
   expect(again.status).toBe(200);
   expect(again.body.queued_seqs).toEqual([]);
+
+  // Up again: a new event's failure is retried on the schedule once more.
+  const base = rx.got.length;
+  rx.setAnswer((n) => ({ status: n === base ? 500 : 204 }));
+  await appendEvents(deps, jobId, [['job.completed', 'completed']]);
+  const last = await waitFor('the new event delivered', 10_000, async () => {
+    const v = await deliveriesOf(jobId);
+    return v.total === 11 ? v : undefined;
+  });
+  expect(last.deliveries.slice(9).map((d: any) => `${d.seq}/${d.attempt}/${d.status_code}/${d.outcome}`)).toEqual(['4/1/500/retrying', '4/2/204/delivered']);
 }, 60_000);
 
 test('a 302 is not followed: the redirect target never hears of it, and the attempt is a failure', async () => {
@@ -292,6 +307,62 @@ describe('senders of this process, on a Redis prefix of their own', () => {
       expect(senders.map((s) => s.stats.delivered).reduce((a, b) => a + b)).toBe(45);
     } finally {
       open.redis.disconnect();
+    }
+  }, 30_000);
+
+  test('the scheduled run (aws): ends at once when idle; with work, retries within its time, then ends after lingering', async () => {
+    const sched = createClients(loadConfig({ ...stackEnv(scenario.stack), REDIS_PREFIX: `${scenario.stack.env.REDIS_PREFIX}-sched`, WEBHOOK_SECRET: secret, WEBHOOK_RETRY_SCHEDULE: '0.3' }));
+    try {
+      const idle = await runScheduledSender(sched, { until: Date.now() + 10_000, lingerMs: 500, intervalMs: 100 });
+      expect(idle).toMatchObject({ attempts: 0, delivered: 0 });
+      expect(idle.ran_ms).toBeLessThan(1000);
+
+      const rx = await newReceiver((n) => ({ status: n === 0 ? 500 : 200 }));
+      await createJob(sched, rx.url, [['job.created', 'queued'], ['job.completed', 'completed']]);
+      const busy = await runScheduledSender(sched, { until: Date.now() + 10_000, lingerMs: 500, intervalMs: 100 });
+      expect(busy).toMatchObject({ attempts: 3, delivered: 2, failed: 0 });
+      expect(rx.got.map((r) => JSON.parse(r.body).seq)).toEqual([1, 1, 2]);
+      // It waited for the 0.3 s retry, then lingered 0.5 s, and did not poll on to its deadline.
+      expect(busy.ran_ms).toBeGreaterThanOrEqual(700);
+      expect(busy.ran_ms).toBeLessThan(5000);
+    } finally {
+      sched.redis.disconnect();
+    }
+  }, 30_000);
+
+  test('aws: redeliver invokes the sender function asynchronously, unless a scheduled run is polling', async () => {
+    const calls: { path: string; type: unknown }[] = [];
+    const lambda = createServer((req, res) => {
+      calls.push({ path: req.url ?? '', type: req.headers['x-amz-invocation-type'] });
+      req.resume();
+      req.on('end', () => res.writeHead(202, { 'content-type': 'application/json' }).end());
+    });
+    await new Promise<void>((resolve) => lambda.listen(0, '127.0.0.1', resolve));
+    const woken = createClients(
+      loadConfig({
+        ...stackEnv(scenario.stack),
+        REDIS_PREFIX: `${scenario.stack.env.REDIS_PREFIX}-wake`,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_SENDER_FUNCTION: 'image-pipeline-aws-webhookSender',
+        LAMBDA_ENDPOINT_URL: `http://127.0.0.1:${(lambda.address() as AddressInfo).port}`,
+      }),
+    );
+    try {
+      const rx = await newReceiver(() => ({ status: 500 }));
+      const jobId = await createJob(woken, rx.url, [['job.created', 'queued']]);
+      await woken.redis.zadd(woken.key('job', jobId, 'webhook-failed'), 1, '1');
+      const queued = await redeliverFailed(woken, jobId);
+      expect(queued.queued_seqs).toEqual([1]);
+      expect(calls).toEqual([{ path: '/2015-03-31/functions/image-pipeline-aws-webhookSender/invocations', type: 'Event' }]);
+      // While a run polls (it keeps this key fresh), nothing is invoked.
+      await woken.redis.set(woken.key('webhooks', 'sender-alive'), '1', 'PX', 5000);
+      expect(await wakeWebhookSender(woken)).toBe(false);
+      expect(calls).toHaveLength(1);
+      // Without WEBHOOK_SENDER_FUNCTION (local stages) there is nothing to wake.
+      expect(await wakeWebhookSender(deps)).toBe(false);
+    } finally {
+      woken.redis.disconnect();
+      await new Promise<void>((resolve) => lambda.close(() => resolve()));
     }
   }, 30_000);
 });

@@ -524,6 +524,7 @@ export const JobDeliveries = z.object({
   notify_url: nullable(z.string()),
   cursor_seq: int(),
   next_attempt_at: nullable(isoTime()),
+  receiver_down: z.boolean().meta({ description: 'an event failed every attempt and none has been delivered since: later events get one attempt each until one succeeds' }),
   failed_seqs: z.array(int()),
   redelivery_queued_seqs: z.array(int()),
   total: int(),

@@ -457,6 +457,55 @@ test('distributed: submit 202, worker-3 takes the real SQS message and stores a 
   expect((await sharp(bytes).stats()).channels[0].mean).toBeLessThan(30);
 }, 180_000);
 
+test('jobs: the bundled job view reads a job, the bundled cancel stops it, and a worker then skips its tasks', async () => {
+  const submitted = parsed(
+    (await invoke(fn('handlers/distributed.submit'), [httpEvent('POST /api/process-batch/distributed/', { principal, body: { filters: ['blur'], images: ['sample_4k.jpg', 'sample_4k.jpg'] } })])).results[0],
+  );
+  expect(submitted.status).toBe(202);
+  const jobId: string = submitted.body.job_id;
+  const path = { job_id: jobId };
+  const view = async () =>
+    parsed((await invoke(fn('handlers/jobs.view'), [httpEvent('GET /api/jobs/{job_id}/', { rawPath: `/api/jobs/${jobId}/`, pathParameters: path, principal })])).results[0]);
+  const before = await view();
+  expect(before.status).toBe(200);
+  expect(before.body).toMatchObject({ job_id: jobId, status: 'pending', counts: { total: 2, pending: 2 } });
+
+  const cancel = parsed(
+    (await invoke(fn('handlers/jobs.cancel'), [httpEvent('POST /api/jobs/{job_id}/cancel/', { rawPath: `/api/jobs/${jobId}/cancel/`, pathParameters: path, principal, body: {} })])).results[0],
+  );
+  expect(cancel.status).toBe(200);
+  expect(cancel.body).toMatchObject({ job_id: jobId, cancelled: 2, stopping: 0, already_finished: 0, job: { status: 'cancelled' } });
+  expect((await view()).body).toMatchObject({ status: 'cancelled', counts: { total: 2, pending: 0, cancelled: 2 }, results: [] });
+
+  // The messages are still on the queue: the bundled worker acknowledges them without processing.
+  const received = await deps!.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrls.TaskQueue, MaxNumberOfMessages: 10, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }));
+  const ours = (received.Messages ?? []).filter((m) => JSON.parse(m.Body!).batch_id === jobId);
+  expect(ours).toHaveLength(2);
+  const queueArn = (await deps!.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrls.TaskQueue, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const event: SQSEvent = {
+    Records: ours.map((m) => ({
+      messageId: m.MessageId!,
+      receiptHandle: m.ReceiptHandle!,
+      body: m.Body!,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: ACCOUNT, ApproximateFirstReceiveTimestamp: String(Date.now()) },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody!,
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: REGION,
+    })),
+  };
+  const consumed = await invoke(fn('handlers/worker.consume', 'worker-3'), [event]);
+  expect(consumed.results[0]).toEqual({ batchItemFailures: [] });
+  for (const m of received.Messages ?? []) await deps!.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrls.TaskQueue, ReceiptHandle: m.ReceiptHandle! }));
+  const after = (await view()).body;
+  expect(after).toMatchObject({ status: 'cancelled', counts: { cancelled: 2, completed: 0 } });
+  for (const id of submitted.body.task_ids) {
+    const t = parsed((await invoke(fn('handlers/distributed.task'), [httpEvent('GET /api/task/{task_id}/status/', { rawPath: `/api/task/${id}/status/`, pathParameters: { task_id: id }, principal })])).results[0]);
+    expect(t.body).toMatchObject({ status: 'cancelled', attempts: 0, result: null });
+  }
+}, 180_000);
+
 test('multiprocessing: pool threads started from the handler bundle brighten every stored image', async () => {
   const report = await invoke(fn('handlers/batch.multiprocessing'), [
     httpEvent('POST /api/process-batch/multiprocessing/', { principal, body: { filters: ['brightness'], filter_params: { brightness: { factor: 1.5 } } } }),

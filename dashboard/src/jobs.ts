@@ -174,6 +174,9 @@ function apply(row: Row, snap: JobSnapshot, from: 'stream' | { sentAt: number })
   if (from !== 'stream') {
     if (from.sentAt < row.fetchedAt) return;
     row.fetchedAt = from.sentAt;
+  } else if (isTerminal(snap.status)) {
+    // The job's last event: a request sent before it arrived must not show the job running again.
+    row.fetchedAt = Date.now();
   }
   if ((from === 'stream' || row.live === 'stream') && !isTerminal(snap.status) && finished(snap.counts) < finished(row.job.counts)) return;
   const { status, counts, filters, created_at, finished_at } = snap;
@@ -334,7 +337,10 @@ export async function refreshJobs() {
   const box = $('#jobs');
   jobs.forEach((job, i) => {
     let row = rows.get(job.job_id);
-    if (!row) rows.set(job.job_id, (row = createRow(job)));
+    if (!row) {
+      rows.set(job.job_id, (row = createRow(job)));
+      row.fetchedAt = sentAt;
+    }
     else apply(row, job, { sentAt });
     // Moved only when out of place: moving a node would drop a focused button's focus.
     if (box.children[i] !== row.li) box.insertBefore(row.li, box.children[i] ?? null);

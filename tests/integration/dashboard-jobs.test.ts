@@ -75,6 +75,9 @@ test('a 20-image job advances live from its event stream, is cancelled from the 
   await row(jobId).and(page.locator('[data-live=stream]')).waitFor({ timeout: 10_000 });
   expect(await progress(jobId)).toMatchObject({ min: 0, max: 20 });
 
+  // From here the list refresh is blocked, so only the job's own stream can move the bar.
+  const isList = (u: URL) => u.pathname === '/api/jobs/';
+  await page.route(isList, (r) => r.abort());
   // Every value the bar takes, as the page sets it.
   await page.evaluate((id) => {
     const bar = document.querySelector(`[data-job-id="${id}"] [role=progressbar]`)!;
@@ -94,6 +97,8 @@ test('a 20-image job advances live from its event stream, is cancelled from the 
   expect(before.now).toBeLessThan(20);
   expect(before.text).toBe(`${before.now} of 20 tasks finished`);
   expect(await row(jobId).getAttribute('data-status')).toBe('running');
+  expect(await row(jobId).getAttribute('data-live')).toBe('stream');
+  await page.unroute(isList);
   // The progress came from the stream: EventSource requests (Accept: text/event-stream) for this job.
   const mine = streamRequests.filter((r) => r.jobId === jobId);
   expect(mine.length).toBeGreaterThanOrEqual(1);

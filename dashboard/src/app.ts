@@ -1,69 +1,17 @@
 /**
  * The dashboard: one aggregated request (/api/dashboard/) every 2 s, rendered into worker
- * cards, live charts (uPlot, bundled — no CDN), a recent-tasks table with details, a job
- * form that shows the API's validation messages inline, and a compare-all runner.
+ * cards, live charts (uPlot, bundled — no CDN), a recent-tasks table with details, a jobs
+ * panel with live progress (jobs.ts), a job form that shows the API's validation messages
+ * inline, and a compare-all runner.
  */
 import uPlot from 'uplot';
+import { api, keyDeclined, type Json } from './api';
+import { $, el } from './dom';
+import { refreshJobs, setupJobs } from './jobs';
 
 const POLL_MS = 2000;
 const QUEUE_HISTORY = 150; // 5 minutes at one sample per 2 s
 const QUEUE_WINDOW_S = (QUEUE_HISTORY * POLL_MS) / 1000;
-
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const $ = <T extends HTMLElement = HTMLElement>(sel: string) => document.querySelector(sel) as T;
-const el = (tag: string, attrs: Record<string, string> = {}, text?: string) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
-
-// ---------- API key ----------
-// A deployment with API keys answers 401; the page then asks once and keeps the key for this
-// tab only (sessionStorage), sending it as a bearer token on every request.
-const KEY_STORAGE = 'image-pipeline.api-key';
-let keyPrompt: Promise<void> | undefined;
-let keyDeclined = false;
-
-function send(path: string, init: RequestInit | undefined, key: string | null): Promise<Response> {
-  const headers = new Headers(init?.headers);
-  if (key) headers.set('authorization', `Bearer ${key}`);
-  return fetch(path, { ...init, headers });
-}
-
-/** After a 401 for `refused`: ask, unless another request already got a newer key or the user said no. */
-async function obtainKey(refused: string | null): Promise<void> {
-  if (sessionStorage.getItem(KEY_STORAGE) !== refused || keyDeclined) return;
-  keyPrompt ??= (async () => {
-    const key = window.prompt(refused ? 'That API key was refused. Enter the API key:' : 'This API needs an API key. Enter it:');
-    if (key === null || key.trim() === '') {
-      keyDeclined = true;
-    } else {
-      sessionStorage.setItem(KEY_STORAGE, key.trim());
-    }
-  })().finally(() => (keyPrompt = undefined));
-  await keyPrompt;
-}
-
-async function api(path: string, init?: RequestInit): Promise<{ status: number; body: Json }> {
-  let key = sessionStorage.getItem(KEY_STORAGE);
-  let res = await send(path, init, key);
-  for (let tries = 0; res.status === 401 && tries < 3 && !keyDeclined; tries++) {
-    await obtainKey(key);
-    if (keyDeclined) break;
-    key = sessionStorage.getItem(KEY_STORAGE);
-    res = await send(path, init, key);
-  }
-  const text = await res.text();
-  let body: Json = null;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = { error: { message: text.slice(0, 200) } };
-  }
-  return { status: res.status, body };
-}
 
 // ---------- charts ----------
 function chart(target: HTMLElement, series: uPlot.Series[], opts: Partial<uPlot.Options> = {}): uPlot {
@@ -192,7 +140,12 @@ async function showTask(id: string) {
 }
 
 // ---------- snapshot ----------
+/** The dashboard's refresh: the aggregated snapshot and the jobs list, side by side. */
 async function tick() {
+  await Promise.all([refreshSnapshot(), refreshJobs()]);
+}
+
+async function refreshSnapshot() {
   try {
     const { status, body: s } = await api('/api/dashboard/');
     if (status !== 200) throw new Error(s?.error?.message ?? `HTTP ${status}`);
@@ -229,7 +182,7 @@ async function tick() {
 
     renderTasks(s.recent_tasks);
   } catch (e) {
-    $('#live').textContent = keyDeclined
+    $('#live').textContent = keyDeclined()
       ? 'this API needs a key; reload the page to enter one'
       : `cannot reach the API: ${(e as Error).message}; retrying`;
   }
@@ -323,6 +276,7 @@ async function submitJob(e: Event) {
     showError(null);
     $('#submit-result').textContent = `submitted ${body.task_ids.length} task(s): ${body.task_ids.map((t: string) => t.slice(0, 8)).join(', ')}`;
     $('#submit-result').dataset.taskIds = body.task_ids.join(',');
+    $('#submit-result').dataset.jobId = body.job_id;
     await tick();
   } finally {
     button.disabled = false;
@@ -360,6 +314,7 @@ async function runCompare() {
 
 async function main() {
   setupCharts();
+  setupJobs();
   $('#submit-form').addEventListener('submit', (e) => void submitJob(e));
   $('#compare-button').addEventListener('click', () => void runCompare());
   await setupForm().catch((e) => showError({ message: `could not load images/filters: ${(e as Error).message}` }));

@@ -1,7 +1,9 @@
 /// <reference lib="dom" />
 // The dashboard against a stack started with API_KEYS, in headless Chromium: the page asks for
 // the key when the API answers 401 (once, again only if the key is refused), keeps it in
-// sessionStorage, and then works: live data and a job submitted from the form.
+// sessionStorage, and then works: live data, a job submitted from the form, and the Jobs panel,
+// which polls the job with the key instead of opening an event stream (an EventSource cannot
+// send an Authorization header) and cancels it with the key.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Dialog, type Page } from 'playwright-core';
 import { startStack, type RunningStack } from '../helpers/stack';
@@ -13,6 +15,8 @@ let browser: Browser;
 let page: Page;
 const prompts: string[] = [];
 let answers: (string | null)[] = [];
+/** Every request the page made to a job's event stream (there must be none with a key). */
+const streamRequests: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
@@ -22,6 +26,9 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('request', (r) => {
+    if (/\/api\/jobs\/[^/]+\/events\//.test(r.url())) streamRequests.push(r.url());
+  });
   page.on('dialog', (d: Dialog) => {
     prompts.push(`${d.type()}: ${d.message()}`);
     const answer = answers.shift();
@@ -66,6 +73,38 @@ test('a job submitted from the form is accepted with the stored key', async () =
   expect(res.status()).toBe(202);
   expect(res.request().headers().authorization).toBe(`Bearer ${KEY}`);
   await page.waitForFunction(() => !!document.querySelector<HTMLElement>('#submit-result')?.dataset.taskIds);
+});
+
+test('the Jobs panel polls the job with the key instead of streaming it, and cancels it with the key', async () => {
+  const jobId = (await page.locator('#submit-result').getAttribute('data-job-id'))!;
+  expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+  const polls: (string | undefined)[] = [];
+  const unauthorized: string[] = [];
+  page.on('response', (r) => {
+    if (r.status() === 401) unauthorized.push(r.url());
+  });
+  page.on('request', (r) => {
+    if (r.url().endsWith(`/api/jobs/${jobId}/`)) polls.push(r.headers().authorization);
+  });
+  // No worker on this stack: the job stays pending, unfinished.
+  const row = page.locator(`#jobs [data-job-id="${jobId}"]`);
+  await row.and(page.locator('[data-live=poll][data-status=pending]')).waitFor({ timeout: 10_000 });
+  await expect(row.locator('[data-note]').textContent()).resolves.toMatch(/cannot carry the API key/);
+  await page.waitForResponse((r) => r.url().endsWith(`/api/jobs/${jobId}/`) && r.status() === 200);
+  await page.waitForResponse((r) => r.url().endsWith(`/api/jobs/${jobId}/`) && r.status() === 200);
+  expect(polls.length).toBeGreaterThanOrEqual(2);
+  for (const auth of polls) expect(auth).toBe(`Bearer ${KEY}`);
+
+  const cancel = page.waitForResponse((r) => r.url().endsWith(`/api/jobs/${jobId}/cancel/`));
+  await page.getByRole('button', { name: `Cancel job ${jobId.slice(0, 8)}` }).click();
+  const res = await cancel;
+  expect(res.status()).toBe(200);
+  expect(res.request().headers().authorization).toBe(`Bearer ${KEY}`);
+  await row.and(page.locator('[data-status=cancelled][data-live=none]')).waitFor({ timeout: 10_000 });
+  const bar = row.getByRole('progressbar');
+  expect(await bar.getAttribute('aria-valuenow')).toBe(await bar.getAttribute('aria-valuemax'));
+  expect(streamRequests).toEqual([]);
+  expect(unauthorized).toEqual([]);
 });
 
 test('a reload in the same tab does not ask again', async () => {

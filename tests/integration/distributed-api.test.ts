@@ -41,7 +41,6 @@ test.each([
   [{ filters: ['sepia'] }, 'filters[0]', 400],
   [{ filters: ['blur'], filter_params: { blur: { radius: -1 } } }, 'filter_params.blur.radius', 400],
   [{ filters: ['blur'], images: ['../secret.jpg'] }, 'images[0]', 400],
-  [{ filters: ['blur'], images: Array(11).fill('sample_4k.jpg') }, 'images', 400],
   [{ filters: ['blur'], copies: 2 }, 'copies', 400],
   [{ filters: ['blur'], images: ['missing.jpg'] }, 'name', 404],
 ])('bad submission %j → %s', async (body, field, status) => {

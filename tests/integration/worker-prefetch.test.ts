@@ -4,6 +4,7 @@
 // instead of after the visibility timeout, and another worker completes it on attempt 1.
 import { closeClients, type Clients } from '../../lib/core/clients';
 import { queueDepth, taskQueueUrl } from '../../lib/tasks/queues';
+import { getTasks } from '../../lib/tasks/store';
 import { waitFor } from '../../scripts/local/processes';
 import { stackClients } from '../helpers/shared-stack';
 import { fetchTaskStatus, scenarioStack, startWorker, submit, terminal, waitForTask } from '../helpers/workers';
@@ -41,7 +42,8 @@ test('the next message is held, unclaimed, while an image is processed, and hand
   // yet its task is still pending, with no attempt recorded.
   const [first, held] = await waitFor('one task processing and the other message taken ahead', 30_000, async () => {
     const depth = await queueDepth(deps, queueUrl);
-    const tasks = await Promise.all(ids.map((id) => fetchTaskStatus(scenario.stack, id)));
+    // Read from Redis, not over HTTP: a status round trip under load can outlast EARLY_MS.
+    const tasks = await getTasks(deps, ids);
     const processing = tasks.find(early);
     const other = tasks.find((t) => t !== processing);
     if (!processing || other?.status !== 'pending') return undefined;
@@ -75,7 +77,7 @@ test('WORKER_PREFETCH=false: the next message stays in the queue until the curre
   const seen: { in_flight: number; visible: number }[] = [];
   await waitFor('both tasks finished', 60_000, async () => {
     const depth = await queueDepth(deps, queueUrl);
-    const tasks = await Promise.all(ids.map((id) => fetchTaskStatus(scenario.stack, id)));
+    const tasks = await getTasks(deps, ids);
     if (tasks.some(early) && tasks.some((t) => t.status === 'pending')) seen.push(depth);
     return tasks.every(terminal) ? tasks : undefined;
   }, 20);

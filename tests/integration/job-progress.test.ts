@@ -1,4 +1,4 @@
-// A submission is a job: its counts sum to its total at every read while a worker works
+// A submission is a job: its counts sum to its total at every read while two workers work
 // through it, and it ends completed with every result listed and decodable.
 import { fetchResult, postJson } from '../helpers/batch';
 import { getJson, stackClients } from '../helpers/shared-stack';
@@ -6,7 +6,8 @@ import { scenarioStack } from '../helpers/workers';
 import { sleep } from '../../lib/core/time';
 import { closeClients } from '../../lib/core/clients';
 
-const scenario = scenarioStack('job-progress', { POLL_WAIT_S: '1' }, ['worker-3']);
+// Two workers race through the job's tasks: the counts change in the same Redis script as each task.
+const scenario = scenarioStack('job-progress', { POLL_WAIT_S: '1' }, ['worker-1', 'worker-3']);
 const IMAGES = Array.from({ length: 30 }, (_, i) => (i % 2 ? 'sample_4k.jpg' : 'misurina-sunset.jpg'));
 
 test('a 30-image job: counts sum to 30 at every poll, status goes pending → running → completed, 30 decodable results', async () => {
@@ -65,4 +66,6 @@ test('a 30-image job: counts sum to 30 at every poll, status goes pending → ru
   expect(rest.body.tasks.map((t: any) => t.task_id)).toEqual(task_ids.slice(10));
   expect(rest.body.next_cursor).toBeNull();
   expect((await getJson(`${url}/api/jobs/${job_id}/tasks/?status=failed`)).body.tasks).toEqual([]);
+  const all = (await getJson(`${url}/api/jobs/${job_id}/tasks/?limit=1000`)).body.tasks;
+  expect(new Set(all.map((t: any) => t.worker_id))).toEqual(new Set(['worker-1', 'worker-3']));
 }, 180_000);

@@ -65,7 +65,6 @@ export async function readJobEvents(deps: Clients, jobId: string, after: number,
   return raw.map((r) => JSON.parse(r) as JobEvent);
 }
 
-export { EVENTS_PAGE_MAX } from './schemas';
 
 /** Whether an event ends its job's log: the job's terminal event. */
 export function isTerminalJobEvent(e: JobEvent): boolean {

@@ -13,9 +13,9 @@
 import type { Clients } from '../core/clients';
 import { z } from 'zod';
 import { parseWith } from '../core/validate';
-import { JobEventsQuery, seqSchema } from './schemas';
+import { EVENTS_PAGE_MAX, JobEventsQuery, seqSchema } from './schemas';
 import { sleep } from '../core/time';
-import { EVENTS_PAGE_MAX, isTerminalJobEvent, readJobEvents, type JobEvent } from './events';
+import { isTerminalJobEvent, readJobEvents, type JobEvent } from './events';
 import { getJobSummary } from './store';
 
 /** Longest one stream response waits for a new event (under the API's 29 s function timeout). */
@@ -41,14 +41,13 @@ function sseFrame(e: JobEvent): string {
 export async function jobEventStream(deps: Clients, rawId: string | undefined, resumeFrom: string | undefined, waitMs = SSE_WAIT_MS): Promise<string | undefined> {
   const job = await getJobSummary(deps, rawId);
   const after = parseWith(z.object({ 'Last-Event-ID': seqSchema('Last-Event-ID') }), { 'Last-Event-ID': resumeFrom })['Last-Event-ID'];
+  // The resume point is the job's terminal event: nothing follows it, the stream is over.
+  if (after > 0 && (await readJobEvents(deps, job.job_id, after - 1, 1)).some(isTerminalJobEvent)) return undefined;
   const deadline = Date.now() + waitMs;
   let events = await readJobEvents(deps, job.job_id, after, EVENTS_PAGE_MAX);
   while (events.length === 0 && Date.now() < deadline) {
-    // Nothing after the resume point in a finished job: the stream is over.
-    if (after > 0 && (await readJobEvents(deps, job.job_id, after - 1, 1)).some(isTerminalJobEvent)) return undefined;
     await sleep(SSE_POLL_MS);
     events = await readJobEvents(deps, job.job_id, after, EVENTS_PAGE_MAX);
   }
-  if (events.length === 0 && after > 0 && (await readJobEvents(deps, job.job_id, after - 1, 1)).some(isTerminalJobEvent)) return undefined;
   return `retry: ${SSE_RETRY_MS}\n: ${events.length ? `${events.length} event(s)` : 'heartbeat'}\n\n${events.map(sseFrame).join('')}`;
 }

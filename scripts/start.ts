@@ -1,17 +1,23 @@
 /**
  * `npm start`: the whole system on one machine with no configuration.
- *   1. checks the ports it needs are free (a clear message if not),
- *   2. Redis at REDIS_URL, or a private redis-server when nothing answers there,
- *   3. the embedded AWS emulator (fauxqs) unless AWS_ENDPOINT_URL points elsewhere,
- *   4. queues, bucket and sample images, created idempotently; with the embedded emulator,
- *      Redis keys an earlier run left under REDIS_PREFIX are cleared (unless KEEP_HISTORY),
+ *   1. checks the ports it needs are free and takes the local data folder (LOCAL_DATA_DIR,
+ *      .local/): writable, enough free space, and locked against a second npm start,
+ *   2. Redis at REDIS_URL, or a private redis-server (append-only file in .local/redis/)
+ *      when nothing answers there,
+ *   3. the embedded AWS emulator (fauxqs, its bucket in .local/s3/) unless AWS_ENDPOINT_URL
+ *      points elsewhere,
+ *   4. queues, bucket and sample images, created idempotently; with the embedded emulator the
+ *      queues start empty, so every unfinished task in Redis is sent again; `--fresh` (FRESH)
+ *      first removes the local data and the Redis keys under REDIS_PREFIX,
  *   5. serverless-offline serving the API, then the workers in WORKERS,
  *   6. the stack's endpoints written to STACK_STATE_FILE for `npm run worker` to join,
  *   7. the job webhook sender, polling every 250 ms (a webhook signing secret is generated into
  *      WEBHOOK_SECRET_FILE when none is configured),
- * then prints where everything is, and stops what it started on Ctrl-C / SIGTERM. A reaper
+ * then prints where everything is, removes expired results (RESULT_TTL_DAYS) as the aws
+ * stage's lifecycle rule would, and stops what it started on Ctrl-C / SIGTERM. A reaper
  * process (scripts/local/reaper.mjs) stops it all if this process is killed outright.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { closeClients, createClients, type Clients } from '../lib/core/clients';
@@ -20,11 +26,16 @@ import { IMAGE_PROCESS_ENV } from '../lib/core/process-env';
 import { unsupportedNode } from '../lib/core/node-version';
 import { readSecret } from '../lib/core/secrets';
 import { enforceDeadlines } from '../lib/jobs/store';
+import { expireObjects } from '../lib/images/retention';
+import { PROCESSED_PREFIX } from '../lib/images/keys';
+import { STAGING_PREFIX } from '../lib/images/uploads';
+import { recoverAfterEmulatorLoss } from '../lib/tasks/recovery';
+import { acquireLock, checkDataDir, DataDirError, dataDirPath, removeData } from './local/data-dir';
 import { provision } from './local/resources';
 import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startReaper, startService, stopService, waitFor, type Service } from './local/processes';
 import { removeStackState, stackStatePath, writeStackState } from './local/stack-state';
-import { startEmulator, superviseEmulator, type EmulatorHooks } from './local/emulator';
+import { bucketDataDir, startEmulator, superviseEmulator, type EmulatorHooks } from './local/emulator';
 import { ensureWebhookSecret } from './local/webhook-secret';
 import { startWebhookLoop } from '../lib/jobs/webhooks';
 
@@ -35,6 +46,7 @@ const reaper = startReaper();
 let shuttingDown = false;
 let stateFile: string | undefined;
 let webhookSender: { stop: () => Promise<void>; deps: Clients } | undefined;
+let releaseLock: (() => void) | undefined;
 /** How often the local webhook sender looks for due deliveries. */
 const WEBHOOK_POLL_MS = 250;
 /** Longest shutdown waits for webhook attempts under way before cutting them off. */
@@ -83,9 +95,9 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-async function ensureRedis(cfg: Config): Promise<string> {
+async function ensureRedis(cfg: Config, dataDir: string): Promise<string> {
   const url = cfg.redis.url;
-  if (await redisAnswers(url)) return `${url} (already running)`;
+  if (await redisAnswers(url)) return `${url} (already running; what it keeps on disk is that server's own persistence setting)`;
   const { hostname, port } = new URL(url);
   const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname);
   const binary = findBinary('redis-server');
@@ -98,11 +110,21 @@ async function ensureRedis(cfg: Config): Promise<string> {
     );
   }
   const redisPort = port || '6379';
-  services.push(
-    track(startService('redis', binary, ['--port', redisPort, '--bind', hostname === 'localhost' ? '127.0.0.1' : hostname.replace(/[[\]]/g, ''), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'])),
-  );
-  await waitFor('private redis-server', 10_000, async () => ((await redisAnswers(url)) ? true : undefined));
-  return `${url} (private redis-server started by npm start, data kept in memory only)`;
+  const redisDir = path.join(dataDir, 'redis');
+  mkdirSync(redisDir, { recursive: true });
+  // Every write is logged to an append-only file flushed once a second: a kill -9 loses at
+  // most that last second, and the tasks it touched run again (they are never dropped).
+  const args = ['--port', redisPort, '--bind', hostname === 'localhost' ? '127.0.0.1' : hostname.replace(/[[\]]/g, ''), '--protected-mode', 'yes'];
+  args.push('--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '');
+  const svc = track(startService('redis', binary, args));
+  services.push(svc);
+  await Promise.race([
+    waitFor('private redis-server', 30_000, async () => ((await redisAnswers(url)) ? true : undefined)),
+    svc.exited.then((c) => {
+      throw new StartupError(`the private redis-server exited (${c}) before answering; see the [redis] lines above (its data is in ${redisDir})`);
+    }),
+  ]);
+  return `${url} (private redis-server started by npm start; append-only file in ${redisDir}, flushed every second)`;
 }
 
 /** How the emulator's supervisor reports, and how its processes join what npm start stops. */
@@ -122,9 +144,9 @@ async function ensureEmulator(cfg: Config): Promise<{ endpoint: string; descript
   const host = cfg.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.http.host;
   const port = cfg.aws.emulatorPort;
   await ensurePortFree(host, port, 'EMULATOR_PORT', 'embedded AWS emulator');
-  const service = await startEmulator(host, port, emulatorHooks);
+  const service = await startEmulator(cfg, host, emulatorHooks);
   const endpoint = `http://${host}:${port}`;
-  return { endpoint, description: `${endpoint} (embedded fauxqs: SQS + S3 in memory)`, service, host };
+  return { endpoint, description: `${endpoint} (embedded fauxqs: queues in memory, rebuilt from Redis on start; bucket in ${bucketDataDir(cfg)})`, service, host };
 }
 
 /** Deletes this prefix's keys (SCAN, not KEYS, so a big Redis is not blocked). */
@@ -165,6 +187,8 @@ function parseWorkerList(raw: string): string[] {
 /** How often npm start times out jobs past their deadline (with no worker running, nothing else would). */
 const HOUSEKEEPING_MS = 1000;
 
+const DAY_MS = 86_400_000;
+
 function startHousekeeping(cfg: Config): void {
   const deps = createClients(cfg);
   let busy = false;
@@ -175,6 +199,30 @@ function startHousekeeping(cfg: Config): void {
       .catch(() => undefined)
       .finally(() => (busy = false));
   }, HOUSEKEEPING_MS).unref();
+  // The emulator has no lifecycle rules: expire results and staged uploads as the aws stage's bucket does.
+  const expire = async () => {
+    const now = Date.now();
+    const results = await expireObjects(deps, PROCESSED_PREFIX, new Date(now - cfg.local.resultTtlDays * DAY_MS));
+    const uploads = await expireObjects(deps, STAGING_PREFIX, new Date(now - (cfg.local.uploadTtlHours * DAY_MS) / 24));
+    if (results + uploads > 0) say(`retention: removed ${results} result(s) older than RESULT_TTL_DAYS=${cfg.local.resultTtlDays} and ${uploads} staged upload(s) older than UPLOAD_TTL_HOURS=${cfg.local.uploadTtlHours}`);
+  };
+  let expiring = false;
+  const sweep = () => {
+    if (expiring) return;
+    expiring = true;
+    void expire()
+      .catch((e) => say(`retention sweep failed: ${(e as Error).message}`))
+      .finally(() => (expiring = false));
+  };
+  sweep();
+  setInterval(sweep, cfg.local.retentionSweepS * 1000).unref();
+}
+
+/** `npm start -- --fresh`; any other argument is a mistake worth saying so. */
+function parseArgs(argv: string[]): { fresh: boolean } {
+  const unknown = argv.filter((a) => a !== '--fresh');
+  if (unknown.length) throw new StartupError(`unknown argument ${JSON.stringify(unknown[0])}; npm start takes only --fresh (start empty: npm start -- --fresh)`);
+  return { fresh: argv.includes('--fresh') };
 }
 
 async function shutdown(code: number, reason: string) {
@@ -188,6 +236,7 @@ async function shutdown(code: number, reason: string) {
   }
   for (const s of [...services].reverse()) await stopService(s);
   if (stateFile) removeStackState(stateFile);
+  releaseLock?.();
   reaper.release();
   say('stopped');
   process.exit(code);
@@ -242,6 +291,7 @@ async function main() {
   }
   const oldNode = unsupportedNode();
   if (oldNode) throw new StartupError(oldNode);
+  const fresh = parseArgs(process.argv.slice(2)).fresh || cfg.local.fresh;
   await checkSecrets(cfg);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(0, `received ${signal}`));
   // `npm start` is npm running this script: if npm itself is killed, this process is
@@ -268,7 +318,20 @@ async function main() {
     }
   }
 
-  const redis = await ensureRedis(cfg);
+  const dataDir = dataDirPath(cfg.local.dataDir);
+  try {
+    checkDataDir(dataDir, cfg.local.diskReserveMb);
+    releaseLock = acquireLock(dataDir);
+  } catch (e) {
+    if (e instanceof DataDirError) throw new StartupError(e.message);
+    throw new StartupError(`cannot lock the local data folder ${dataDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (fresh) {
+    const removed = removeData(dataDir);
+    say(`starting empty (--fresh): ${removed.length ? `removed ${removed.join(', ')}` : `nothing was kept in ${dataDir}`}`);
+  }
+
+  const redis = await ensureRedis(cfg, dataDir);
   const emulator = await ensureEmulator(cfg);
 
   const env: NodeJS.ProcessEnv = {
@@ -287,9 +350,13 @@ async function main() {
   const resources = await provision(deps).catch((e) => {
     throw new StartupError(`could not create queues/bucket at ${emulator.endpoint}: ${(e as Error).message}`);
   });
-  if (emulator.service && !cfg.local.keepHistory) {
+  if (fresh) {
     const cleared = await clearEarlierRun(deps);
-    if (cleared > 0) say(`redis: cleared ${cleared} key(s) under "${cfg.redis.prefix}:" left by an earlier run (its queues and results died with its in-memory emulator; KEEP_HISTORY=true keeps them)`);
+    say(`redis: cleared ${cleared} key(s) under "${cfg.redis.prefix}:" (--fresh)`);
+  } else if (emulator.service) {
+    // The emulator's queues start empty each time; Redis knows which tasks were not finished.
+    const { resent, recomputed } = await recoverAfterEmulatorLoss(deps, cfg.local.resultTtlDays * DAY_MS);
+    if (resent + recomputed > 0) say(`restored from Redis: ${resent} unfinished task(s) queued again, ${recomputed} missing result(s) being recomputed`);
   }
   await closeClients(deps);
   say(`resources ready in ${Date.now() - t0} ms (uploaded: ${resources.uploaded.join(', ') || 'none'}; unchanged: ${resources.unchanged.join(', ') || 'none'})`);

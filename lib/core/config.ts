@@ -33,6 +33,17 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   return n;
 }
 
+/** A decimal number in (0, max]: durations given in days or hours, where a test wants seconds. */
+function positive(env: Env, name: string, def: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw.trim()) || !(n > 0) || n > max) {
+    throw new ConfigError(`${name} must be a number greater than 0 and at most ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
 function bool(env: Env, name: string, def: boolean): boolean {
   const raw = read(env, name);
   if (raw === undefined) return def;
@@ -303,11 +314,24 @@ export function loadConfig(env: Env = process.env) {
        */
       stackStateFile: str(env, 'STACK_STATE_FILE', '.local/stack.json'),
       /**
-       * The embedded emulator keeps queues and results in memory only, so task state left in
-       * Redis by an earlier `npm start` points at messages and results that no longer exist.
-       * A start with the embedded emulator clears this prefix's keys unless told to keep them.
+       * `npm start` only: the folder of the local stack's state (the embedded emulator's bucket,
+       * the private Redis's append-only file, the lock against a second start). Relative paths
+       * are from the project folder.
        */
-      keepHistory: bool(env, 'KEEP_HISTORY', false),
+      dataDir: str(env, 'LOCAL_DATA_DIR', '.local'),
+      /** `npm start` starts empty: the local data, and Redis keys under REDIS_PREFIX, are removed first. */
+      fresh: bool(env, 'FRESH', false),
+      /**
+       * Free space (MB) the local data folder's disk must keep: npm start refuses below it, and
+       * the embedded emulator answers a write that would go below it with 503.
+       */
+      diskReserveMb: int(env, 'LOCAL_DISK_RESERVE_MB', 100, 0, 1_000_000),
+      /** Results under processed/ older than this are removed locally, as the aws stage's lifecycle rule does. */
+      resultTtlDays: positive(env, 'RESULT_TTL_DAYS', 7, 3650),
+      /** Staged large uploads (uploads/) older than this are removed locally, as on the aws stage. */
+      uploadTtlHours: positive(env, 'UPLOAD_TTL_HOURS', 24, 24 * 3650),
+      /** How often npm start looks for expired results and uploads. */
+      retentionSweepS: int(env, 'RETENTION_SWEEP_S', 3600, 1, 86_400),
       /** `npm start` only: where the webhook signing secret it generates is kept (mode 0600). */
       webhookSecretFile: str(env, 'WEBHOOK_SECRET_FILE', '.local/webhook-secret'),
       /**

@@ -1,8 +1,8 @@
 /**
  * The embedded AWS emulator (fauxqs, scripts/emulator.mjs) as npm start runs it: started on
- * one address, and supervised — it keeps everything in memory, so if it dies it is started
- * again, its queues, bucket and samples are recreated, and what it forgot is re-sent from
- * Redis (lib/tasks/recovery.ts).
+ * one address with its bucket on disk (LOCAL_DATA_DIR/s3), and supervised — its queues are in
+ * memory, so if it dies it is started again, its queues are recreated, and the unfinished
+ * tasks are re-sent from Redis (lib/tasks/recovery.ts).
  */
 import path from 'node:path';
 import { closeClients, createClients } from '../../lib/core/clients';
@@ -12,6 +12,7 @@ import { recoverAfterEmulatorLoss } from '../../lib/tasks/recovery';
 import { startService, waitFor, type Service } from './processes';
 import { provision } from './resources';
 import { PROJECT_ROOT } from './stack-state';
+import { dataDirPath } from './data-dir';
 
 export interface EmulatorHooks {
   say: (msg: string) => void;
@@ -23,10 +24,22 @@ export interface EmulatorHooks {
   gaveUp: (reason: string) => void;
 }
 
-export async function startEmulator(host: string, port: number, hooks: EmulatorHooks, replaced?: Service): Promise<Service> {
-  const svc = startService('emulator', process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'emulator.mjs'), String(port), host], { cwd: PROJECT_ROOT });
+/** Where the embedded emulator keeps the bucket. */
+export function bucketDataDir(cfg: Config): string {
+  return path.join(dataDirPath(cfg.local.dataDir), 's3');
+}
+
+export async function startEmulator(cfg: Config, host: string, hooks: EmulatorHooks, replaced?: Service): Promise<Service> {
+  const port = cfg.aws.emulatorPort;
+  const env = { ...process.env, EMULATOR_DATA_DIR: bucketDataDir(cfg), EMULATOR_RESERVE_MB: String(cfg.local.diskReserveMb) };
+  const svc = startService('emulator', process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'emulator.mjs'), String(port), host], { cwd: PROJECT_ROOT, env });
   hooks.started(svc, replaced);
-  await waitFor('embedded emulator', 15_000, async () => ((await fetch(`http://${host}:${port}/health`)).ok ? true : undefined));
+  await Promise.race([
+    waitFor('embedded emulator', 15_000, async () => ((await fetch(`http://${host}:${port}/health`)).ok ? true : undefined)),
+    svc.exited.then((c) => {
+      throw new Error(`the embedded emulator exited (${c}) before answering; see the [emulator] lines above`);
+    }),
+  ]);
   hooks.say(`emulator pid ${svc.child.pid}`);
   return svc;
 }
@@ -40,12 +53,12 @@ export async function superviseEmulator(cfg: Config, stackCfg: Config, first: Se
     hooks.say(`emulator exited (${code}); restarting it in ${cfg.aws.emulatorRestartDelayMs} ms (the API answers 503 meanwhile)`);
     await sleep(cfg.aws.emulatorRestartDelayMs);
     if (hooks.stopping()) return;
-    svc = await startEmulator(host, cfg.aws.emulatorPort, hooks, svc);
+    svc = await startEmulator(cfg, host, hooks, svc);
     const deps = createClients(stackCfg);
     try {
       await provision(deps);
       const { resent, recomputed } = await recoverAfterEmulatorLoss(deps);
-      hooks.say(`emulator back: resources recreated; ${resent} unfinished task(s) re-sent, ${recomputed} lost result(s) being recomputed`);
+      hooks.say(`emulator back: queues recreated; ${resent} unfinished task(s) re-sent, ${recomputed} lost result(s) being recomputed`);
     } catch (e) {
       hooks.say(`emulator back, but recovery failed: ${(e as Error).message}`);
     } finally {

@@ -1,11 +1,14 @@
 /**
  * Runs real stacks and workers as child processes for the tests and the benchmarks: the
  * stack is scripts/start.ts (exactly what `npm start` runs) with its own ports, queue,
- * bucket, Redis prefix and state file, so parallel or leftover runs cannot interfere; a
+ * bucket, Redis prefix, state file and local data folder (a temporary one, removed when the
+ * stack is stopped), so parallel or leftover runs cannot interfere; a
  * worker is scripts/worker.ts (`npm run worker`). Output goes to test-artifacts/<name>.log.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { IMAGE_PROCESS_ENV } from '../../lib/core/process-env';
 import { freePort, spawnCollected, waitFor } from './processes';
@@ -45,6 +48,7 @@ export async function isolatedEnv(overrides: Record<string, string> = {}): Promi
     REDIS_PREFIX: id,
     // Each test stack its own address book, so the default one stays free for `npm start`.
     STACK_STATE_FILE: path.join(ARTIFACTS, 'state', `${id}.json`),
+    LOCAL_DATA_DIR: path.join(os.tmpdir(), 'image-pipeline-test-data', id),
     LOG_LEVEL: 'warn',
     // Scenario tests start the workers they need themselves (startWorker).
     WORKERS: 'none',
@@ -57,8 +61,8 @@ function exitCode(c: number | string): number | null {
 }
 
 /** Spawns scripts/start.ts; `done` resolves with its exit code (null when killed by a signal). */
-export function spawnStart(env: Record<string, string>, name: string): { child: ChildProcess; output: () => string; done: Promise<number | null> } {
-  const run = spawnCollected(process.execPath, ['--import', 'tsx', START], {
+export function spawnStart(env: Record<string, string>, name: string, args: string[] = []): { child: ChildProcess; output: () => string; done: Promise<number | null> } {
+  const run = spawnCollected(process.execPath, ['--import', 'tsx', START, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, FORCE_COLOR: '0' },
     logFile: path.join(ARTIFACTS, `${name}.log`),
@@ -66,10 +70,20 @@ export function spawnStart(env: Record<string, string>, name: string): { child: 
   return { child: run.child, output: run.output, done: run.exited.then(exitCode) };
 }
 
-/** Starts a stack and resolves once it prints its ready line; rejects if it exits first. */
-export async function startStack(overrides: Record<string, string> = {}, name = 'stack'): Promise<RunningStack> {
+/**
+ * Starts a stack and resolves once it prints its ready line; rejects if it exits first.
+ * A LOCAL_DATA_DIR given in `overrides` is the caller's to remove; the generated one is
+ * removed when the stack stops.
+ */
+export async function startStack(overrides: Record<string, string> = {}, name = 'stack', args: string[] = []): Promise<RunningStack> {
   const env = await isolatedEnv(overrides);
-  const { child, output, done } = spawnStart(env, name);
+  const { child, output, done: exited } = spawnStart(env, name, args);
+  const done = overrides.LOCAL_DATA_DIR
+    ? exited
+    : exited.then((code) => {
+        rmSync(env.LOCAL_DATA_DIR, { recursive: true, force: true });
+        return code;
+      });
   const url = await Promise.race([
     waitFor(`stack ${name} ready`, 90_000, async () => /\[start\] ready (\S+)/.exec(output())?.[1], 100).catch((e) => {
       throw new Error(`${(e as Error).message}:\n${output().slice(-3000)}`);

@@ -31,7 +31,7 @@ test('nothing is lost when the emulator dies mid-run', async () => {
   expect((await getJson(`${stack.url}/api/task/${ids[0]}/status/`)).status).toBe(200); // Redis still answers
   expect(performance.now() - t0).toBeLessThan(10_000);
 
-  await waitFor('emulator back', 30_000, async () => (/emulator back: resources recreated/.test(stack.output()) ? true : undefined), 200);
+  await waitFor('emulator back', 30_000, async () => (/emulator back: queues recreated/.test(stack.output()) ? true : undefined), 200);
   const finished = await waitFor('all completed', 120_000, async () => {
     const all = await Promise.all(ids.map((id) => fetchTaskStatus(stack, id)));
     return all.every((t) => t.status === 'completed') ? all : undefined;

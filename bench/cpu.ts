@@ -74,3 +74,28 @@ export function cpuDelta(before: Map<Component, number>, after: Map<Component, n
   for (const [k, v] of after) d.set(k, Math.max(0, v - (before.get(k) ?? 0)));
   return d;
 }
+
+/** Resident memory (MB) of each process below `rootPid` (and `rootPid` itself), by component and pid. */
+export function rssBelow(rootPid: number, extraPids: number[] = []): { component: Component | 'other'; pid: number; cmd: string; rssMb: number }[] {
+  const procs = readProcs();
+  const byPid = new Map(procs.map((p) => [p.pid, p]));
+  const below = (p: ProcInfo): boolean => {
+    for (let cur: ProcInfo | undefined = p, hops = 0; cur && hops < 20; cur = byPid.get(cur.ppid), hops++) {
+      if (cur.pid === rootPid) return true;
+    }
+    return false;
+  };
+  const out = [];
+  for (const p of procs) {
+    if (!below(p) && !extraPids.includes(p.pid)) continue;
+    let rssKb = 0;
+    try {
+      rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      continue;
+    }
+    if (rssKb === 0) continue; // a shell wrapper that already exec'd, or a zombie
+    out.push({ component: classify(p, process.pid) ?? ('other' as const), pid: p.pid, cmd: p.cmd, rssMb: rssKb / 1024 });
+  }
+  return out;
+}

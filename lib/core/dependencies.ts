@@ -36,7 +36,8 @@ function isTimeout(e: unknown): boolean {
  * `cause`, which the request log line carries (lib/core/log.ts errorFields).
  */
 export function toDependencyError(dep: DependencyName, e: unknown): DependencyUnavailableError {
-  const what = isTimeout(e) ? 'did not answer in time' : 'is unavailable';
+  // The local emulator's answer when its disk is full (scripts/local/disk-s3-store.mjs).
+  const what = isTimeout(e) ? 'did not answer in time' : (e as Error)?.name === 'InsufficientStorage' ? 'is out of storage space' : 'is unavailable';
   return new DependencyUnavailableError(dep, `${dep} ${what}; retry shortly (details are in the server log)`, e);
 }
 

@@ -16,6 +16,16 @@ const CACHE_ENTRY = /^(ci-)?node\d+$/;
 
 export class DataDirError extends Error {}
 
+const WRITE_FAILURES: Record<string, string> = {
+  ENOTDIR: 'a file is in the way of the folder',
+  EEXIST: 'a file is in the way of the folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the disk',
+  EDQUOT: 'disk quota exceeded',
+};
+
 export function dataDirPath(dir: string): string {
   return path.resolve(PROJECT_ROOT, dir);
 }
@@ -44,9 +54,14 @@ export function checkDataDir(dir: string, reserveMb: number): void {
     renameSync(`${probe}.tmp`, probe);
     unlinkSync(probe);
   } catch (e) {
-    rmSync(`${probe}.tmp`, { force: true });
+    try {
+      rmSync(`${probe}.tmp`, { force: true });
+    } catch {
+      /* the folder itself is what failed */
+    }
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new DataDirError(`the local data folder ${dir} is not writable (${code}); make it writable, or choose another: LOCAL_DATA_DIR=<folder> npm start`);
+    const why = WRITE_FAILURES[code] ? `${WRITE_FAILURES[code]}, ${code}` : code;
+    throw new DataDirError(`the local data folder ${dir} is not writable (${why}); make it writable, or choose another: LOCAL_DATA_DIR=<folder> npm start`);
   }
   const free = freeBytes(dir);
   if (free < reserveMb * 2 ** 20) {

@@ -1,43 +1,53 @@
 /**
- * The embedded emulator starts empty, so task state an earlier `npm start` left in Redis
- * would describe messages and results that no longer exist. A start with the embedded
- * emulator clears its prefix's keys; KEEP_HISTORY=true keeps them.
+ * Ctrl-C and `npm start` again keeps the work: tasks, jobs and the bucket are where they were,
+ * and a task still pending when the stack stopped runs after the next start (its queue is
+ * rebuilt from Redis). FRESH=true (or `npm start -- --fresh`) starts empty and says so.
  */
-import Redis from 'ioredis';
-import { runId, startStack } from '../helpers/stack';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { getJson } from '../helpers/shared-stack';
+import { isolatedEnv, spawnStart, startStack, type RunningStack } from '../helpers/stack';
+import { submit, waitForTask } from '../helpers/workers';
 
-const redis = new Redis('redis://127.0.0.1:6379');
-afterAll(() => redis.quit());
+let dataDir: string;
+let env: Record<string, string>;
+const stacks: RunningStack[] = [];
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'fresh-start-'));
+  env = await isolatedEnv({ LOCAL_DATA_DIR: dataDir, WORKERS: 'none' });
+});
+afterAll(async () => {
+  for (const s of stacks) await s.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
-async function leftover(prefix: string) {
-  await redis.hset(`${prefix}:task:0f8fad5b-d9cb-469f-a165-70867728950e`, 'status', 'pending', 'image', 'sample_4k.jpg');
-  await redis.hset(`${prefix}:worker:worker-9`, 'id', 'worker-9');
-}
+test('after Ctrl-C, the next start keeps tasks and queues the unfinished ones again; FRESH=true starts empty', async () => {
+  const first = await startStack(env, 'fresh-start-first');
+  stacks.push(first);
+  // The machine's Redis answered: npm start says whose persistence that is.
+  expect(first.output()).toMatch(/already running; what it keeps on disk is that server's own persistence setting/);
+  const [pending] = await submit(first, { filters: ['blur'], images: ['misurina-sunset.jpg'] });
+  expect(await first.stop('SIGINT')).toBe(0);
 
-test('a fresh start shows a fresh system: keys left under its prefix are cleared', async () => {
-  const prefix = runId();
-  await leftover(prefix);
-  const stack = await startStack({ REDIS_PREFIX: prefix }, 'fresh-start');
-  try {
-    expect(stack.output()).toMatch(new RegExp(`cleared 2 key\\(s\\) under "${prefix}:" left by an earlier run`));
-    expect(await redis.exists(`${prefix}:task:0f8fad5b-d9cb-469f-a165-70867728950e`, `${prefix}:worker:worker-9`)).toBe(0);
-    const workers = await (await fetch(`${stack.url}/api/workers/status/`)).json();
-    expect(workers.workers.map((w: { id: string }) => w.id)).not.toContain('worker-9');
-  } finally {
-    await stack.stop();
-  }
-}, 90_000);
+  const second = await startStack({ ...env, WORKERS: 'worker-1' }, 'fresh-start-second');
+  stacks.push(second);
+  expect(second.output()).toMatch(/restored from Redis: 1 unfinished task\(s\) queued again/);
+  const done = await waitForTask(second, pending, (t) => t.status === 'completed', 60_000);
+  expect(done.attempts).toBe(1);
+  await second.stop();
 
-test('KEEP_HISTORY=true keeps them', async () => {
-  const prefix = runId();
-  await leftover(prefix);
-  const stack = await startStack({ REDIS_PREFIX: prefix, KEEP_HISTORY: 'true' }, 'keep-history');
-  try {
-    expect(stack.output()).not.toMatch(/cleared \d+ key/);
-    expect(await redis.exists(`${prefix}:task:0f8fad5b-d9cb-469f-a165-70867728950e`, `${prefix}:worker:worker-9`)).toBe(2);
-  } finally {
-    await stack.stop();
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
-}, 90_000);
+  const fresh = await startStack({ ...env, FRESH: 'true' }, 'fresh-start-fresh');
+  stacks.push(fresh);
+  expect(fresh.output()).toMatch(new RegExp(`starting empty \\(--fresh\\): removed ${dataDir}/s3`));
+  expect(fresh.output()).toMatch(new RegExp(`redis: cleared [1-9]\\d* key\\(s\\) under "${env.REDIS_PREFIX}:" \\(--fresh\\)`));
+  expect((await getJson(`${fresh.url}/api/task/${pending}/status/`)).status).toBe(404);
+  const images = (await getJson(`${fresh.url}/api/images/`)).body.images.map((i: { name: string }) => i.name);
+  expect(images.sort()).toEqual(['misurina-sunset.jpg', 'sample_4k.jpg']);
+}, 240_000);
+
+test('an argument npm start does not know is refused, naming the one it takes', async () => {
+  const run = spawnStart(await isolatedEnv(), 'start-unknown-argument', ['--fersh']);
+  expect(await run.done).toBe(2);
+  expect(run.output()).toMatch(/cannot start: unknown argument "--fersh"; npm start takes only --fresh/);
+}, 60_000);

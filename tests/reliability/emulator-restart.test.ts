@@ -1,7 +1,7 @@
 // The embedded AWS emulator SIGKILLed mid-run: the API answers clear 503s while it is
-// down, `npm start` restarts it and re-sends from Redis what it forgot, workers reconnect,
-// and every task — submitted before the outage, or completed before it and whose result
-// vanished with it — ends completed with its result in S3.
+// down, `npm start` restarts it and re-sends from Redis the queued tasks it forgot, workers
+// reconnect, the results completed before the kill are still in its bucket on disk, and
+// every task ends completed with its result in S3.
 import { closeClients } from '../../lib/core/clients';
 import { waitFor } from '../../scripts/local/processes';
 import { fetchResult, postJson } from '../helpers/batch';
@@ -32,6 +32,7 @@ test('nothing is lost when the emulator dies mid-run', async () => {
   expect(performance.now() - t0).toBeLessThan(10_000);
 
   await waitFor('emulator back', 30_000, async () => (/emulator back: queues recreated/.test(stack.output()) ? true : undefined), 200);
+  expect(stack.output()).toMatch(/emulator back: queues recreated; [1-9]\d* unfinished task\(s\) re-sent, 0 lost result\(s\) being recomputed/);
   const finished = await waitFor('all completed', 120_000, async () => {
     const all = await Promise.all(ids.map((id) => fetchTaskStatus(stack, id)));
     return all.every((t) => t.status === 'completed') ? all : undefined;

@@ -4,7 +4,7 @@
 // instead of after the visibility timeout, and another worker completes it on attempt 1.
 import { closeClients, type Clients } from '../../lib/core/clients';
 import { queueDepth, taskQueueUrl } from '../../lib/tasks/queues';
-import { getTasks } from '../../lib/tasks/store';
+import { getTasks, type TaskRecord } from '../../lib/tasks/store';
 import { waitFor } from '../../scripts/local/processes';
 import { stackClients } from '../helpers/shared-stack';
 import { fetchTaskStatus, scenarioStack, startWorker, submit, terminal, waitForTask } from '../helpers/workers';
@@ -17,12 +17,12 @@ let deps: Clients;
 /** Twenty full-size sharpen passes (the most a request takes): over 1 s a task here. */
 const SLOW = Array(20).fill('sharpen');
 /**
- * A task claimed less than this long ago is still in its image work (fetch, decode,
- * filters). Only then does a second message in flight show prefetch: once the image is
- * done the next message is taken anyway, while the result is stored.
+ * When a task's image work (fetch, decode, filters) ended, from its record: before that, a
+ * second message in flight shows prefetch; after it, the next message is taken anyway while
+ * the result is stored. Judged after the fact, so a slow host only makes the window longer.
  */
-const EARLY_MS = 300;
-const early = (t: { status: string; started_at: string | null }) => t.status === 'processing' && Date.now() - Date.parse(t.started_at ?? '') < EARLY_MS;
+const imageDoneAt = (t: TaskRecord) => Date.parse(t.finished_at!) - t.timings!.store_ms;
+const taskRecord = async (id: string) => (await getTasks(deps, [id]))[0];
 
 beforeAll(() => {
   deps = stackClients(scenario.stack);
@@ -40,14 +40,13 @@ test('the next message is held, unclaimed, while an image is processed, and hand
 
   // While one task is processing, both messages are in flight: the other was taken ahead,
   // yet its task is still pending, with no attempt recorded.
-  const [first, held] = await waitFor('one task processing and the other message taken ahead', 30_000, async () => {
+  const [first, held, seenAt] = await waitFor('one task processing and the other message taken ahead', 30_000, async () => {
     const depth = await queueDepth(deps, queueUrl);
-    // Read from Redis, not over HTTP: a status round trip under load can outlast EARLY_MS.
     const tasks = await getTasks(deps, ids);
-    const processing = tasks.find(early);
+    const processing = tasks.find((t) => t.status === 'processing');
     const other = tasks.find((t) => t !== processing);
     if (!processing || other?.status !== 'pending') return undefined;
-    return depth.in_flight === 2 && depth.visible === 0 ? [processing, other] : undefined;
+    return depth.in_flight === 2 && depth.visible === 0 ? ([processing, other, Date.now()] as const) : undefined;
   }, 20);
   expect(held.attempts).toBe(0);
   expect(held.worker_id).toBeNull();
@@ -56,6 +55,8 @@ test('the next message is held, unclaimed, while an image is processed, and hand
   expect(await holder.stop('SIGTERM')).toBe(0);
   // The task it had started is finished; the one it held is back in the queue, untouched.
   expect(await fetchTaskStatus(scenario.stack, first.task_id)).toMatchObject({ status: 'completed', worker_id: holder.id, attempts: 1 });
+  // Both messages were in flight before the first task's image work was done.
+  expect(seenAt).toBeLessThan(imageDoneAt(await taskRecord(first.task_id)));
   expect(await fetchTaskStatus(scenario.stack, held.task_id)).toMatchObject({ status: 'pending', attempts: 0 });
   expect(await queueDepth(deps, queueUrl)).toEqual({ visible: 1, in_flight: 0 });
 
@@ -73,15 +74,19 @@ test('WORKER_PREFETCH=false: the next message stays in the queue until the curre
   scenario.workers.push(worker);
   const queueUrl = await taskQueueUrl(deps);
   const ids = await submit(scenario.stack, { filters: SLOW, images: ['sample_4k.jpg', 'sample_4k.jpg'] });
-  // Sampled while the first task is early in its image work: the other message is not taken.
-  const seen: { in_flight: number; visible: number }[] = [];
+  // Sampled while one task is processing and the other pending; judged below by whether the
+  // processing task's image work was still under way: then the other message is not taken.
+  const seen: { in_flight: number; task_id: string; at: number }[] = [];
   await waitFor('both tasks finished', 60_000, async () => {
     const depth = await queueDepth(deps, queueUrl);
     const tasks = await getTasks(deps, ids);
-    if (tasks.some(early) && tasks.some((t) => t.status === 'pending')) seen.push(depth);
+    const processing = tasks.find((t) => t.status === 'processing');
+    if (processing && tasks.some((t) => t.status === 'pending')) seen.push({ in_flight: depth.in_flight, task_id: processing.task_id, at: Date.now() });
     return tasks.every(terminal) ? tasks : undefined;
   }, 20);
-  expect(seen.length).toBeGreaterThan(0);
-  expect(seen.every((d) => d.in_flight <= 1)).toBe(true);
+  const done = new Map((await getTasks(deps, ids)).map((t) => [t.task_id, imageDoneAt(t)]));
+  const duringImageWork = seen.filter((s) => s.at < done.get(s.task_id)!);
+  expect(duringImageWork.length).toBeGreaterThan(0);
+  expect(duringImageWork.every((d) => d.in_flight <= 1)).toBe(true);
   for (const id of ids) expect(await fetchTaskStatus(scenario.stack, id)).toMatchObject({ status: 'completed', worker_id: worker.id, attempts: 1 });
 }, 120_000);

@@ -30,7 +30,7 @@ import { expireObjects } from '../lib/images/retention';
 import { PROCESSED_PREFIX } from '../lib/images/keys';
 import { STAGING_PREFIX } from '../lib/images/uploads';
 import { recoverAfterEmulatorLoss } from '../lib/tasks/recovery';
-import { acquireLock, checkDataDir, DataDirError, dataDirPath, removeData } from './local/data-dir';
+import { acquireLock, checkDataDir, clearRedisPrefix, DataDirError, dataDirPath, removeData } from './local/data-dir';
 import { provision } from './local/resources';
 import { resolveIdentity } from '../lib/worker/registry';
 import { findBinary, probePort, startReaper, startService, stopService, waitFor, type Service } from './local/processes';
@@ -147,18 +147,6 @@ async function ensureEmulator(cfg: Config): Promise<{ endpoint: string; descript
   const service = await startEmulator(cfg, host, emulatorHooks);
   const endpoint = `http://${host}:${port}`;
   return { endpoint, description: `${endpoint} (embedded fauxqs: queues in memory, rebuilt from Redis on start; bucket in ${bucketDataDir(cfg)})`, service, host };
-}
-
-/** Deletes this prefix's keys (SCAN, not KEYS, so a big Redis is not blocked). */
-async function clearEarlierRun(deps: ReturnType<typeof createClients>): Promise<number> {
-  let cleared = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await deps.redis.scan(cursor, 'MATCH', `${deps.config.redis.prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) cleared += await deps.redis.unlink(...keys);
-  } while (cursor !== '0');
-  return cleared;
 }
 
 function startApi(cfg: Config, env: NodeJS.ProcessEnv): Service {
@@ -351,7 +339,7 @@ async function main() {
     throw new StartupError(`could not create queues/bucket at ${emulator.endpoint}: ${(e as Error).message}`);
   });
   if (fresh) {
-    const cleared = await clearEarlierRun(deps);
+    const cleared = await clearRedisPrefix(deps.redis, cfg.redis.prefix);
     say(`redis: cleared ${cleared} key(s) under "${cfg.redis.prefix}:" (--fresh)`);
   } else if (emulator.service) {
     // The emulator's queues start empty each time; Redis knows which tasks were not finished.

@@ -6,6 +6,7 @@
  */
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import type Redis from 'ioredis';
 import { PROJECT_ROOT } from './stack-state';
 
 export const LOCK_FILE = 'stack.lock';
@@ -156,4 +157,16 @@ function readdirSafe(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Deletes the keys under `prefix` (SCAN, not KEYS, so a big Redis is not blocked); how many. */
+export async function clearRedisPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cleared = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) cleared += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return cleared;
 }

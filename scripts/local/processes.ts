@@ -1,6 +1,6 @@
 /** Child processes of the local stack: spawned with prefixed output, stopped in reverse order. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { accessSync, constants, createWriteStream, mkdirSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { sleep } from '../../lib/core/time';
@@ -109,15 +109,44 @@ export function probePort(host: string, port: number): Promise<void> {
   });
 }
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports handed out by this process, so two callers never get the same one. */
+const handedOut = new Set<number>();
+
+/** The kernel's range for outgoing connections' local ports (Linux), else the IANA one. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo > 0 && hi >= lo) return [lo, hi];
+  } catch {
+    /* not Linux */
+  }
+  return [49152, 65535];
+}
+
+function probeFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ host, port: 0 }, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen({ host, port }, () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port free now, for a server that will listen on it seconds later. It is chosen below the
+ * ephemeral range: a port the kernel picked there (port 0) can meanwhile become the local
+ * port of some outgoing connection, and the server's listen then fails with EADDRINUSE.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  const low = 10_000;
+  const high = Math.max(low + 1000, ephemeralLow - 1);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port) || !(await probeFree(host, port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port found between ${low} and ${high} on ${host}`);
 }
 
 export async function waitFor<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>, intervalMs = 150): Promise<T> {

@@ -7,7 +7,7 @@
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
-import { PROJECT_ROOT } from './stack-state';
+import { processAlive, PROJECT_ROOT } from './stack-state';
 
 export const LOCK_FILE = 'stack.lock';
 /** What `npm start -- --fresh` and `npm run clean` remove: the stack's data, not download caches. */
@@ -73,20 +73,11 @@ export function checkDataDir(dir: string, reserveMb: number): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The pid holding `dir`'s lock, if that process is still running. */
 export function lockHolder(dir: string): number | undefined {
   try {
     const pid = Number(readFileSync(path.join(dir, LOCK_FILE), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : undefined;
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -57,7 +57,8 @@ export async function superviseEmulator(cfg: Config, stackCfg: Config, first: Se
     const deps = createClients(stackCfg);
     try {
       await provision(deps);
-      const { resent, recomputed } = await recoverAfterEmulatorLoss(deps);
+      // Results older than RESULT_TTL_DAYS were removed by retention, not lost with the emulator.
+      const { resent, recomputed } = await recoverAfterEmulatorLoss(deps, cfg.local.resultTtlDays * 86_400_000);
       hooks.say(`emulator back: queues recreated; ${resent} unfinished task(s) re-sent, ${recomputed} lost result(s) being recomputed`);
     } catch (e) {
       hooks.say(`emulator back, but recovery failed: ${(e as Error).message}`);

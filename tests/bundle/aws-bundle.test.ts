@@ -118,9 +118,9 @@ function lambdaEnv(f: LambdaFunction): Record<string, string> {
   return env;
 }
 
-async function invoke<R = any>(f: LambdaFunction, events: unknown[], extraEnv: Record<string, string> = {}): Promise<InvocationReport<R>> {
+async function invoke<R = any>(f: LambdaFunction, events: unknown[], extraEnv: Record<string, string> = {}, timeoutMs?: number): Promise<InvocationReport<R>> {
   const report = await timed(`invoke ${f.logicalId}`, () =>
-    invokeBundled<R>({ node: node.execPath, taskRoot, scratch: path.join(scratch, 'invoker'), functionName: f.name, handler: f.handler, env: { ...lambdaEnv(f), ...extraEnv }, events }),
+    invokeBundled<R>({ node: node.execPath, taskRoot, scratch: path.join(scratch, 'invoker'), functionName: f.name, handler: f.handler, env: { ...lambdaEnv(f), ...extraEnv }, events, timeoutMs }),
   );
   expectRanFromArtifact(report);
   return report;
@@ -551,8 +551,12 @@ test('webhookSender: the scheduled run reads its secret from SSM and delivers a 
     const f = fn('handlers/worker.deliverWebhooks');
     expect(f.env).toMatchObject({ WEBHOOK_SECRET_REF, WEBHOOK_ALLOW_PRIVATE: 'false' });
     // The receiver is on this machine: the aws stage's private-address refusal is lifted for this run only.
-    const report = await invoke(f, [{ source: 'aws.events', 'detail-type': 'Scheduled Event' }], { WEBHOOK_ALLOW_PRIVATE: 'true' });
+    // A 10 s invocation with 1 s attempts keeps 2 x 1 s + 5 s in reserve, so it polls for 3 s
+    // (not the 20 s it lingers after work in a full minute) and returns inside its time.
+    const report = await invoke(f, [{ source: 'aws.events', 'detail-type': 'Scheduled Event' }], { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_MS: '1000' }, 10_000);
     expect(report.results[0]).toMatchObject({ attempts: 2, delivered: 2, failed: 0 });
+    expect(report.results[0].ran_ms).toBeGreaterThanOrEqual(2500);
+    expect(report.results[0].ran_ms).toBeLessThan(10_000);
     expect(got.map((r) => JSON.parse(r.body)).map((b) => [b.seq, b.type])).toEqual([[1, 'job.created'], [2, 'job.completed']]);
     for (const r of got) expect(verifyWebhookSignature(WEBHOOK_SECRET, r.headers['x-pipeline-signature'] as string, r.body)).toMatchObject({ ok: true });
     expect(controlPlane!.ssmCalls.filter((c) => c.name === WEBHOOK_SECRET_REF)).toEqual([{ name: WEBHOOK_SECRET_REF, withDecryption: true, signed: true }]);

@@ -4,7 +4,8 @@
 // per event (a warm container serves events one after another). The test copies this file
 // into a temp dir of its own, so nothing here can resolve modules from the repository.
 // Usage: node invoker.cjs <job.json> <result.json>
-//   job: { taskRoot, handler: "handlers/health.check", functionName, events: [...] }
+//   job: { taskRoot, handler: "handlers/health.check", functionName, events: [...], timeoutMs? }
+//   (timeoutMs: the function's time per event, what getRemainingTimeInMillis counts down from)
 const { randomUUID } = require('node:crypto');
 const { readFileSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
@@ -21,7 +22,7 @@ async function main() {
   if (typeof handler !== 'function') throw new Error(`${job.handler}: ${exportName} is not a function exported by ${file}`);
   const results = [];
   for (const event of job.events) {
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + (job.timeoutMs ?? 60_000);
     const context = {
       awsRequestId: randomUUID(),
       functionName: job.functionName,

@@ -158,13 +158,13 @@ let invocations = 0;
  * (nothing inherited: no NODE_PATH, no npm_* variables naming the repository) and cwd = the
  * unzipped artifact, so every module must come from the artifact.
  */
-export async function invokeBundled<R = any>(opts: { node: string; taskRoot: string; scratch: string; functionName: string; handler: string; env: Record<string, string>; events: unknown[] }): Promise<InvocationReport<R>> {
+export async function invokeBundled<R = any>(opts: { node: string; taskRoot: string; scratch: string; functionName: string; handler: string; env: Record<string, string>; events: unknown[]; timeoutMs?: number }): Promise<InvocationReport<R>> {
   const n = ++invocations;
   const invoker = path.join(opts.scratch, 'invoker.cjs');
   if (!existsSync(invoker)) copyFileSync(path.join(__dirname, 'invoker.cjs'), invoker);
   const jobFile = path.join(opts.scratch, `job-${n}.json`);
   const resultFile = path.join(opts.scratch, `result-${n}.json`);
-  writeFileSync(jobFile, JSON.stringify({ taskRoot: opts.taskRoot, handler: opts.handler, functionName: opts.functionName, events: opts.events }));
+  writeFileSync(jobFile, JSON.stringify({ taskRoot: opts.taskRoot, handler: opts.handler, functionName: opts.functionName, events: opts.events, timeoutMs: opts.timeoutMs }));
   const child = spawn(opts.node, [invoker, jobFile, resultFile], { cwd: opts.taskRoot, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (b: Buffer) => (output += b.toString()));

@@ -31,6 +31,13 @@ module.exports = {
     },
     {
       ...common,
+      displayName: 'docs',
+      // The README's and getting-started's commands, run verbatim; starts the stacks they need.
+      testMatch: ['<rootDir>/tests/docs/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/tests/helpers/api-contract-setup.ts'],
+    },
+    {
+      ...common,
       displayName: 'bundle',
       // Packages the aws stage and runs its artifact's handlers; starts its own emulator.
       testMatch: ['<rootDir>/tests/bundle/**/*.test.ts'],

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: every jest project, in two jest processes side by side. The integration files
 // share one stack and read its queue depth, so they run one at a time in one process; the unit,
-// reliability and bundle files start whatever they need themselves and run one at a time in the
-// other. Most of an integration file's time is spent waiting (heartbeats, timeouts, a stack
+// reliability, docs and bundle files start whatever they need themselves and run one at a time
+// in the other. Most of an integration file's time is spent waiting (heartbeats, timeouts, a stack
 // starting), so the second process uses the core the first leaves idle.
 //
 // The integration process prints as it goes; the other's output is held and printed as one
@@ -52,7 +52,7 @@ if (args.length > 0) {
 
 const groups = [
   { name: 'integration', projects: ['integration'], capture: false },
-  { name: 'unit, reliability, bundle', projects: ['unit', 'reliability', 'bundle'], capture: true },
+  { name: 'unit, reliability, docs, bundle', projects: ['unit', 'reliability', 'docs', 'bundle'], capture: true },
 ];
 const summaries = mkdtempSync(path.join(os.tmpdir(), 'jest-summary-'));
 const started = Date.now();

@@ -17,6 +17,7 @@ async function build(resolveVariable) {
     apiKeysSecret: await resolveVariable("env:API_KEYS_SECRET, ''"),
     redisUrlSecret: await resolveVariable("env:REDIS_URL_SECRET, ''"),
     webhookSecretRef: await resolveVariable("env:WEBHOOK_SECRET_REF, ''"),
+    resultTtlDays: await resolveVariable("env:RESULT_TTL_DAYS, ''"),
     vpcSubnetIds: await resolveVariable("env:VPC_SUBNET_IDS, ''"),
     vpcSecurityGroupIds: await resolveVariable("env:VPC_SECURITY_GROUP_IDS, ''"),
   };
@@ -26,7 +27,7 @@ async function build(resolveVariable) {
     workerFunctions: stack.workerFunctions(input),
     workerFunctionNames: stack.workerFunctionNames(input),
     resources: stack.resources(input),
-    lifecycleRules: stack.lifecycleRules(),
+    lifecycleRules: stack.lifecycleRules(input),
     // Functions that use Redis join the VPC when one is configured; none otherwise.
     ...(vpc ? { vpc } : {}),
   };

@@ -29,6 +29,8 @@ export interface StackInput {
   redisUrlSecret: string;
   /** WEBHOOK_SECRET_REF: the webhook sender may read it and nothing else may. */
   webhookSecretRef?: string;
+  /** RESULT_TTL_DAYS: results under processed/ expire after this many days ('' = 7). */
+  resultTtlDays?: string;
   /** VPC_SUBNET_IDS / VPC_SECURITY_GROUP_IDS, comma-separated; both or neither. */
   vpcSubnetIds: string;
   vpcSecurityGroupIds: string;
@@ -162,9 +164,22 @@ export function workerFunctionNames(input: StackInput): string {
     .join(',');
 }
 
-export function lifecycleRules(): Cfn[] {
+/**
+ * RESULT_TTL_DAYS for the bucket's lifecycle rule, as the local stack applies it. Lifecycle
+ * rules count whole days, so the aws stage takes a whole number (locally a decimal is fine).
+ */
+export function resultTtlDaysOf(raw: string): number {
+  const text = raw.trim() || '7';
+  const days = Number(text);
+  if (!/^\d+$/.test(text) || days < 1 || days > 3650) {
+    throw new Error(`RESULT_TTL_DAYS must be a whole number of days from 1 to 3650 on the aws stage (S3 lifecycle rules count whole days); got "${raw}"`);
+  }
+  return days;
+}
+
+export function lifecycleRules(input: Pick<StackInput, 'resultTtlDays'>): Cfn[] {
   return [
-    { Id: 'expire-processed', Status: 'Enabled', Prefix: PROCESSED_PREFIX, ExpirationInDays: 7 },
+    { Id: 'expire-processed', Status: 'Enabled', Prefix: PROCESSED_PREFIX, ExpirationInDays: resultTtlDaysOf(input.resultTtlDays ?? '') },
     // Large-upload staging: an upload never completed would otherwise stay forever.
     { Id: 'expire-uploads', Status: 'Enabled', Prefix: STAGING_PREFIX, ExpirationInDays: 1 },
     { Id: 'abort-incomplete-multipart', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
@@ -214,7 +229,7 @@ export function resources(input: StackInput): { Resources: Record<string, Cfn>; 
       // GET /api/workers/status/ reads whether each worker's mapping is enabled;
       // ListEventSourceMappings has no resource-level permissions.
       allow(['lambda:ListEventSourceMappings'], '*'),
-      // POST /api/jobs/{id}/deliveries/redeliver/ starts the webhook sender at once.
+      // A job submitted with a notify_url, and POST /api/jobs/{id}/deliveries/redeliver/, start the webhook sender at once.
       allow(['lambda:InvokeFunction'], webhookSenderArn(input)),
       ...redisUrlGrant(input),
     ],

@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ROUTES, routesServedBy } from '../../lib/tasks/dispatch';
 import { BUILT_IN_WORKERS, builtInCapabilities } from '../../lib/worker/classes';
+import { resultTtlDaysOf } from '../../scripts/aws/stack';
 import { packageAwsStage, resourcesOfType, ROOT, type CfnTemplate } from '../helpers/aws-package';
 
 const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'];
@@ -21,6 +22,7 @@ beforeAll(async () => {
     VPC_SECURITY_GROUP_IDS: SECURITY_GROUP,
     REDIS_URL: '',
     REDIS_URL_SECRET: REDIS_SECRET,
+    RESULT_TTL_DAYS: '30',
   }));
 }, 300_000);
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -78,7 +80,12 @@ test('with REDIS_URL_SECRET the URL is read at cold start: only its reference is
   }
 });
 
-test('packaging refuses a bad DISPATCH_MODE or half a VPC, naming the variable', () => {
+test('RESULT_TTL_DAYS sets the days of the processed/ lifecycle rule', () => {
+  const rules = template.Resources.ImageBucket.Properties.LifecycleConfiguration.Rules;
+  expect(rules.find((r: any) => r.Prefix === 'processed/')).toMatchObject({ Status: 'Enabled', ExpirationInDays: 30 });
+});
+
+test('packaging refuses a bad DISPATCH_MODE, half a VPC or a RESULT_TTL_DAYS lifecycle rules cannot hold, naming the variable', () => {
   const sls = (env: Record<string, string>) => {
     try {
       execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'), 'print', '--stage', 'aws'], {
@@ -94,4 +101,7 @@ test('packaging refuses a bad DISPATCH_MODE or half a VPC, naming the variable',
   expect(sls({ DISPATCH_MODE: 'round-robin' })).toMatch(/DISPATCH_MODE.*fifo or capability/);
   expect(sls({ VPC_SUBNET_IDS: SUBNETS[0], VPC_SECURITY_GROUP_IDS: '' })).toMatch(/VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS go together/);
   expect(sls({ VPC_SUBNET_IDS: 'subnet-nothex', VPC_SECURITY_GROUP_IDS: SECURITY_GROUP })).toMatch(/not a subnet-… \/ sg-… id: subnet-nothex/);
+  expect(sls({ RESULT_TTL_DAYS: '1.5' })).toMatch(/RESULT_TTL_DAYS must be a whole number of days from 1 to 3650 on the aws stage .*got "1\.5"/);
+  for (const bad of ['0', '3651', 'week', '-2', '1e2']) expect(() => resultTtlDaysOf(bad)).toThrow(`got "${bad}"`);
+  expect([resultTtlDaysOf(''), resultTtlDaysOf(' 14 '), resultTtlDaysOf('3650')]).toEqual([7, 14, 3650]);
 }, 120_000);

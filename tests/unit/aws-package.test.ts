@@ -28,6 +28,7 @@ beforeAll(async () => {
     DISPATCH_MODE: '',
     VPC_SUBNET_IDS: '',
     VPC_SECURITY_GROUP_IDS: '',
+    RESULT_TTL_DAYS: '',
   }));
 }, 300_000);
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -98,7 +99,7 @@ test('IAM: no wildcard actions, deletes only under uploads/, and lifecycle rules
   expect(deletes).toHaveLength(1);
   expect(JSON.stringify(deletes[0].Resource)).toContain('/uploads/*');
   const rules = template.Resources.ImageBucket.Properties.LifecycleConfiguration.Rules;
-  expect(rules).toEqual(expect.arrayContaining([expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 1 }), expect.objectContaining({ Prefix: 'processed/' })]));
+  expect(rules).toEqual(expect.arrayContaining([expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 1 }), expect.objectContaining({ Prefix: 'processed/', ExpirationInDays: 7 })]));
 });
 
 test('IAM: one role per function group, each with only what its functions use', () => {

@@ -18,7 +18,7 @@ import { explain, jsonNumber, parseWith, strictBody } from '../core/validate';
 import { z } from 'zod';
 import { OutputSchema } from '../filters/output';
 import { MAX_NOTIFY_URL_LENGTH, NOTIFY_URL_FIELD, validateNotifyUrl } from '../jobs/notify-url';
-import { checkNotifyUrl } from '../jobs/webhooks';
+import { checkNotifyUrl, wakeWebhookSender } from '../jobs/webhooks';
 import { DEFAULT_IMAGE, headImage, imageListSchema } from '../images/source';
 import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
@@ -134,6 +134,8 @@ export async function submitDistributed(deps: Clients, { steps, images, deadline
     await deleteJob(deps, batchId).catch(() => undefined);
     throw e;
   }
+  // The job's first events (job.created) go out now rather than at the next scheduled run.
+  if (notifyUrl) await wakeWebhookSender(deps);
   const ids = messages.map((m) => m.task_id);
   return {
     task_id: ids[0],

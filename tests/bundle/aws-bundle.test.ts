@@ -565,3 +565,36 @@ test('webhookSender: the scheduled run reads its secret from SSM and delivers a 
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }, 90_000);
+
+test('distributed with a notify_url: the submit wakes the webhook sender at once, unless one is running', async () => {
+  const submit = fn('handlers/distributed.submit');
+  const sender = fn('handlers/worker.deliverWebhooks');
+  expect(submit.env.WEBHOOK_SENDER_FUNCTION).toBe(sender.name);
+  const body = { filters: ['brightness'], filter_params: { brightness: { factor: 1.1 } }, images: ['sample_4k.jpg'], notify_url: 'http://127.0.0.1:9/hook' };
+  const submitOnce = async () => {
+    // The receiver is on this machine: the aws stage's private-address refusal is lifted for this run only.
+    const report = await invoke(submit, [httpEvent('POST /api/process-batch/distributed/', { principal, body })], { WEBHOOK_ALLOW_PRIVATE: 'true' });
+    expect(parsed(report.results[0]).status).toBe(202);
+  };
+  const before = controlPlane!.invokes.length;
+  await submitOnce();
+  expect(controlPlane!.invokes.slice(before)).toEqual([{ functionName: sender.name, type: 'Event', signed: true }]);
+
+  // A sender run marks itself alive; a submission then leaves the work to it.
+  const alive = deps!.key('webhooks', 'sender-alive');
+  await deps!.redis.set(alive, '1', 'PX', 30_000);
+  try {
+    await submitOnce();
+    expect(controlPlane!.invokes.slice(before)).toHaveLength(1);
+  } finally {
+    await deps!.redis.del(alive);
+  }
+
+  // The two tasks' messages are left for no worker: take them off so nothing else here meets them.
+  for (let n = 0; n < 2; ) {
+    const got = await deps!.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrls.TaskQueue, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
+    for (const m of got.Messages ?? []) await deps!.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrls.TaskQueue, ReceiptHandle: m.ReceiptHandle! }));
+    n += got.Messages?.length ?? 0;
+    if (!got.Messages?.length) break;
+  }
+}, 90_000);

@@ -95,19 +95,23 @@ export interface FakeControlPlane {
   ssmCalls: { name: string; withDecryption: boolean; signed: boolean }[];
   /** Every Lambda ListEventSourceMappings call, by function name. */
   lambdaCalls: string[];
+  /** Every Lambda Invoke call: the function and its invocation type (Event = asynchronous). */
+  invokes: { functionName: string; type: string; signed: boolean }[];
   close: () => Promise<void>;
 }
 
 /**
- * The two AWS control-plane calls the functions make that the emulator (SQS + S3 only) cannot
+ * The AWS control-plane calls the functions make that the emulator (SQS + S3 only) cannot
  * answer: SSM GetParameter (JSON protocol) for the authorizer's keys, reached by the bundle's own
  * SSM client through AWS_ENDPOINT_URL_SSM; and Lambda ListEventSourceMappings (REST) for worker
- * liveness on the aws stage, reached through LAMBDA_ENDPOINT_URL (lib/core/config.ts). Every
+ * liveness and Invoke for waking the webhook sender, on the aws stage, reached through
+ * LAMBDA_ENDPOINT_URL (lib/core/config.ts); an Invoke is recorded and answered 202. Every
  * worker function given has one enabled mapping, as after a deploy.
  */
 export async function startFakeControlPlane(opts: { parameters: Record<string, string>; workerFunctions: string[]; queueArn: string }): Promise<FakeControlPlane> {
   const ssmCalls: FakeControlPlane['ssmCalls'] = [];
   const lambdaCalls: string[] = [];
+  const invokes: FakeControlPlane['invokes'] = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -124,6 +128,12 @@ export async function startFakeControlPlane(opts: { parameters: Record<string, s
         const mapping = { UUID: `${fn}-sqs`, FunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${fn}`, EventSourceArn: opts.queueArn, State: 'Enabled', BatchSize: 1 };
         return reply(200, { EventSourceMappings: [mapping] }, { 'content-type': 'application/json' });
       }
+      const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
+      if (req.method === 'POST' && invoke) {
+        invokes.push({ functionName: decodeURIComponent(invoke[1]), type: String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse'), signed: /^AWS4-HMAC-SHA256 Credential=/.test(req.headers.authorization ?? '') });
+        res.writeHead(202, { 'content-type': 'application/json' }).end();
+        return;
+      }
       if (req.method !== 'POST' || req.headers['x-amz-target'] !== 'AmazonSSM.GetParameter') {
         return reply(400, { __type: 'InvalidAction', message: `not served here: ${req.method} ${url.pathname} ${req.headers['x-amz-target'] ?? ''}` });
       }
@@ -136,7 +146,7 @@ export async function startFakeControlPlane(opts: { parameters: Record<string, s
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, ssmCalls, lambdaCalls, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { endpoint: `http://127.0.0.1:${port}`, ssmCalls, lambdaCalls, invokes, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 export interface InvocationReport<R = any> {

@@ -343,8 +343,10 @@ async function main() {
     say(`redis: cleared ${cleared} key(s) under "${cfg.redis.prefix}:" (--fresh)`);
   } else if (emulator.service) {
     // The emulator's queues start empty each time; Redis knows which tasks were not finished.
-    const { resent, recomputed } = await recoverAfterEmulatorLoss(deps, cfg.local.resultTtlDays * DAY_MS);
-    if (resent + recomputed > 0) say(`restored from Redis: ${resent} unfinished task(s) queued again, ${recomputed} missing result(s) being recomputed`);
+    const { resent, recomputed, deadLetters } = await recoverAfterEmulatorLoss(deps, cfg.local.resultTtlDays * DAY_MS);
+    if (resent + recomputed + deadLetters > 0) {
+      say(`restored from Redis: ${resent} unfinished task(s) queued again, ${recomputed} missing result(s) being recomputed, ${deadLetters} dead letter(s) back in the dead-letter queue`);
+    }
   }
   await closeClients(deps);
   say(`resources ready in ${Date.now() - t0} ms (uploaded: ${resources.uploaded.join(', ') || 'none'}; unchanged: ${resources.unchanged.join(', ') || 'none'})`);

@@ -58,8 +58,8 @@ export async function superviseEmulator(cfg: Config, stackCfg: Config, first: Se
     try {
       await provision(deps);
       // Results older than RESULT_TTL_DAYS were removed by retention, not lost with the emulator.
-      const { resent, recomputed } = await recoverAfterEmulatorLoss(deps, cfg.local.resultTtlDays * 86_400_000);
-      hooks.say(`emulator back: queues recreated; ${resent} unfinished task(s) re-sent, ${recomputed} lost result(s) being recomputed`);
+      const { resent, recomputed, deadLetters } = await recoverAfterEmulatorLoss(deps, cfg.local.resultTtlDays * 86_400_000);
+      hooks.say(`emulator back: queues recreated; ${resent} unfinished task(s) re-sent, ${recomputed} lost result(s) being recomputed, ${deadLetters} dead letter(s) restored`);
     } catch (e) {
       hooks.say(`emulator back, but recovery failed: ${(e as Error).message}`);
     } finally {

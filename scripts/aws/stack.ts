@@ -177,9 +177,12 @@ export function resultTtlDaysOf(raw: string): number {
   return days;
 }
 
-export function lifecycleRules(input: Pick<StackInput, 'resultTtlDays'>): Cfn[] {
+export function lifecycleRules(input: Pick<StackInput, 'stage' | 'resultTtlDays'>): Cfn[] {
+  // The local stage's bucket is never deployed (npm start's housekeeping applies
+  // RESULT_TTL_DAYS there, decimals included): only a deployed stage needs whole days.
+  const days = input.stage === 'local' ? 7 : resultTtlDaysOf(input.resultTtlDays ?? '');
   return [
-    { Id: 'expire-processed', Status: 'Enabled', Prefix: PROCESSED_PREFIX, ExpirationInDays: resultTtlDaysOf(input.resultTtlDays ?? '') },
+    { Id: 'expire-processed', Status: 'Enabled', Prefix: PROCESSED_PREFIX, ExpirationInDays: days },
     // Large-upload staging: an upload never completed would otherwise stay forever.
     { Id: 'expire-uploads', Status: 'Enabled', Prefix: STAGING_PREFIX, ExpirationInDays: 1 },
     { Id: 'abort-incomplete-multipart', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },

@@ -1,7 +1,7 @@
 /**
  * Where results live in the bucket. Both the batch endpoints and the distributed workers
- * write under `processed/`, which the bucket's lifecycle rule (serverless.yml) expires
- * after 7 days, so the prefix has one definition here.
+ * write under `processed/`, which the bucket's lifecycle rule (scripts/aws/stack.ts) and
+ * local retention expire after RESULT_TTL_DAYS, so the prefix has one definition here.
  */
 export const PROCESSED_PREFIX = 'processed/';
 

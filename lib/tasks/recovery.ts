@@ -10,6 +10,8 @@
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
 import { DependencyUnavailableError } from '../core/errors';
+import { PROCESSED_PREFIX } from '../images/keys';
+import { listKeys } from '../images/retention';
 import { objectExists } from '../images/source';
 import { sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
 import { deadLetterQueueUrl } from './queues';
@@ -24,6 +26,25 @@ const DEAD_LETTER_RETENTION_MS = 14 * 86_400_000;
 /** Failures whose message SQS moved to the dead-letter queue (lib/tasks/outcomes.ts). */
 function wasDeadLettered(task: TaskRecord, keptSince: number): boolean {
   return task.status === 'failed' && task.failure_type === 'worker_failure' && !(Date.parse(task.finished_at ?? '') < keptSince);
+}
+
+/** Up to this many result keys are checked one HeadObject each; more, by listing processed/. */
+const HEAD_CHECKS_MAX = 100;
+
+/**
+ * Which of `keys` are in the bucket. A long history is checked by listing processed/ (1,000
+ * keys a request) rather than one request per task, so a restart stays quick.
+ */
+async function storedResults(deps: Clients, keys: string[]): Promise<(key: string) => boolean> {
+  if (keys.length <= HEAD_CHECKS_MAX) {
+    const found = new Set<string>();
+    for (const key of keys) if (await objectExists(deps, key)) found.add(key);
+    return (key) => found.has(key);
+  }
+  const found = new Set(await listKeys(deps, PROCESSED_PREFIX));
+  // A key outside processed/ (none is written today) is not in that listing: ask for it.
+  for (const key of keys) if (!key.startsWith(PROCESSED_PREFIX) && (await objectExists(deps, key))) found.add(key);
+  return (key) => found.has(key);
 }
 
 async function restoreDeadLetters(deps: Clients, messages: TaskMessage[]): Promise<void> {
@@ -50,6 +71,7 @@ export async function recoverAfterEmulatorLoss(deps: Clients, resultsKeptMs = In
   let resent = 0;
   let recomputed = 0;
   let deadLetters = 0;
+  const completed: TaskRecord[] = [];
   for (let i = 0; i < ids.length; i += RECOVERY_BATCH) {
     const batch = await getTasks(deps, ids.slice(i, i + RECOVERY_BATCH));
     const dead = batch.filter((task) => wasDeadLettered(task, deadLettersKeptSince)).map(messageOf);
@@ -59,12 +81,17 @@ export async function recoverAfterEmulatorLoss(deps: Clients, resultsKeptMs = In
       if (task.status === 'pending' || task.status === 'processing') {
         await sendTaskAgain(deps, messageOf(task), 'recovered');
         resent++;
-      } else if (task.status === 'completed' && task.result_key && !(Date.parse(task.finished_at ?? '') < keptSince) && !(await objectExists(deps, task.result_key))) {
-        if ((await requeueTask(deps, task.task_id, 'result lost with the emulator; recomputing', true)) === 'completed') {
-          await sendTaskAgain(deps, messageOf(task), 'recovered');
-          recomputed++;
-        }
+      } else if (task.status === 'completed' && task.result_key && !(Date.parse(task.finished_at ?? '') < keptSince)) {
+        completed.push(task);
       }
+    }
+  }
+  const stored = await storedResults(deps, completed.map((t) => t.result_key!));
+  for (const task of completed) {
+    if (stored(task.result_key!)) continue;
+    if ((await requeueTask(deps, task.task_id, 'result lost with the emulator; recomputing', true)) === 'completed') {
+      await sendTaskAgain(deps, messageOf(task), 'recovered');
+      recomputed++;
     }
   }
   return { resent, recomputed, deadLetters };

@@ -6,13 +6,19 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { deadLetterQueueUrl } from './queues';
+import { sleep } from '../core/time';
+import { deadLetterQueueUrl, queueDepth } from './queues';
 import { z } from 'zod';
 import { decimalNumber, parseWith } from '../core/validate';
 import { ValidationError } from '../core/errors';
 import { readTaskMessage, validateTaskMessage } from './message';
 import { getTask, requeueTask, type TaskMessage } from './store';
 import { sendTaskAgain } from './submit';
+
+/** How long a listing hides the dead letters it shows (SQS has no other way to look). */
+const LIST_VISIBILITY_S = 1;
+/** How long a redrive holds the dead letters it is moving. */
+const REDRIVE_VISIBILITY_S = 30;
 
 const max = () => decimalNumber(1, 100, { integer: true, description: 'at most this many dead letters' }).default(10);
 /** GET /api/dlq/?max= */
@@ -54,7 +60,7 @@ export async function deleteDeadLetter(deps: Clients, dlqUrl: string, m: Message
 
 export async function listDeadLetters(deps: Clients, query: Record<string, string>) {
   const { max } = parseWith(DeadLettersQuery, query);
-  const messages = await receiveDeadLetters(deps, max, 1);
+  const messages = await receiveDeadLetters(deps, max, LIST_VISIBILITY_S);
   const items = await Promise.all(
     messages.map(async (m) => {
       const body = parse(m);
@@ -80,7 +86,13 @@ export async function redriveDeadLetters(deps: Clients, body: Record<string, unk
   const { max } = parseWith(RedriveBody, body);
   const dlq = await deadLetterQueueUrl(deps);
   // Long enough to finish moving them; a crash midway leaves them to reappear in the DLQ.
-  const messages = await receiveDeadLetters(deps, max, 30);
+  const messages = await receiveDeadLetters(deps, max, REDRIVE_VISIBILITY_S);
+  // A listing just made hides what it showed for a second: a redrive right after it (the
+  // documented list-then-redrive) waits for those rather than finding nothing.
+  if (messages.length < max && (await queueDepth(deps, dlq)).in_flight > 0) {
+    await sleep(LIST_VISIBILITY_S * 1000 + 250);
+    messages.push(...(await receiveDeadLetters(deps, max - messages.length, REDRIVE_VISIBILITY_S)));
+  }
   const redriven: string[] = [];
   const skipped: { message_id: string; reason: string }[] = [];
   for (const m of messages) {

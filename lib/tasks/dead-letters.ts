@@ -89,7 +89,8 @@ export async function redriveDeadLetters(deps: Clients, body: Record<string, unk
   const messages = await receiveDeadLetters(deps, max, REDRIVE_VISIBILITY_S);
   // A listing just made hides what it showed for a second: a redrive right after it (the
   // documented list-then-redrive) waits for those rather than finding nothing.
-  if (messages.length < max && (await queueDepth(deps, dlq)).in_flight > 0) {
+  // (The ones just received are in flight too.)
+  if (messages.length < max && (await queueDepth(deps, dlq)).in_flight > messages.length) {
     await sleep(LIST_VISIBILITY_S * 1000 + 250);
     messages.push(...(await receiveDeadLetters(deps, max - messages.length, REDRIVE_VISIBILITY_S)));
   }

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 test('dead letters are back in the dead-letter queue after a restart, listed and redriven', async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'dead-letters-after-restart-'));
-  const env = await isolatedEnv({ LOCAL_DATA_DIR: dataDir, WORKERS: 'worker-3', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '1', MAX_RECEIVE_COUNT: '2' });
+  const env = await isolatedEnv({ LOCAL_DATA_DIR: dataDir, WORKERS: 'worker-3', HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '5', MAX_RECEIVE_COUNT: '2' });
   const first = await startStack(env, 'dead-letters-first');
   stacks.push(first);
 

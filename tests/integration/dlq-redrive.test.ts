@@ -5,7 +5,10 @@ import { postJson } from '../helpers/batch';
 import { scenarioStack, startWorker, submit, fetchTaskStatus, terminal, waitForTask, fetchWorkersStatus } from '../helpers/workers';
 import { waitFor } from '../../scripts/local/processes';
 
-const scenario = scenarioStack('dlq-redrive', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '2', MAX_RECEIVE_COUNT: '1' }, ['worker-3']);
+// The redriven run must finish inside VISIBILITY_TIMEOUT_S, or its one allowed delivery is used
+// up and SQS dead-letters a copy (workers do not extend visibility): 2 s was too short for this
+// 4K chain on a loaded host.
+const scenario = scenarioStack('dlq-redrive', { HEARTBEAT_INTERVAL_S: '1', POLL_WAIT_S: '1', VISIBILITY_TIMEOUT_S: '8', MAX_RECEIVE_COUNT: '1' }, ['worker-3']);
 const workers = scenario.workers;
 
 test('dead-lettered by a crash, listed, redriven, completed', async () => {

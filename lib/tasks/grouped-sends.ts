@@ -7,9 +7,15 @@
  * submission goes alone, as before.
  */
 import { SendMessageBatchCommand, type BatchResultErrorEntry, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { DependencyUnavailableError } from '../core/errors';
 
 /** SQS's limit on entries per SendMessageBatch. */
 export const SEND_BATCH_MAX = 10;
+
+/** Some entries refused: SQS failing, not the request (a 503 the caller may retry). */
+export function refusedSends(failed: BatchResultErrorEntry[], total: number, what: string): DependencyUnavailableError {
+  return new DependencyUnavailableError('sqs', `sqs refused ${failed.length} of ${total} ${what}; retry shortly`, new Error(`${failed[0].Code}: ${failed[0].Message ?? ''}`));
+}
 
 interface Waiting {
   entries: SendMessageBatchRequestEntry[];

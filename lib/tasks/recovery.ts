@@ -9,11 +9,10 @@
  */
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { DependencyUnavailableError } from '../core/errors';
 import { PROCESSED_PREFIX } from '../images/keys';
 import { listKeys } from '../images/retention';
 import { objectExists } from '../images/source';
-import { sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
+import { refusedSends, sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
 import { deadLetterQueueUrl } from './queues';
 import { allTaskIds, getTasks, messageOf, requeueTask, type TaskMessage, type TaskRecord } from './store';
 import { sendTaskAgain } from './submit';
@@ -56,7 +55,7 @@ async function restoreDeadLetters(deps: Clients, messages: TaskMessage[]): Promi
     const failed = await dependency('sqs', () =>
       sendGrouped(deps.sqs, dlqUrl, chunk.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m), MessageGroupId: m.task_id, MessageDeduplicationId: `${m.task_id}-restored-${restoredAt}` }))),
     );
-    if (failed.length) throw new DependencyUnavailableError('sqs', `sqs refused ${failed.length} restored dead letter(s)`, new Error(`${failed[0].Code}: ${failed[0].Message ?? ''}`));
+    if (failed.length) throw refusedSends(failed, chunk.length, 'restored dead letters');
   }
 }
 

@@ -10,7 +10,6 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../core/clients';
 import { dependency } from '../core/dependencies';
-import { DependencyUnavailableError } from '../core/errors';
 import { mapLimit } from '../core/concurrency';
 import { deleteJob, jobUrl } from '../jobs/store';
 import { filterFields, paramsNamedInFilters, stepsOf } from '../filters/request';
@@ -24,7 +23,7 @@ import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
 import { isMessageEtag } from './message';
 import { createTasks, deleteTasks, type TaskMessage } from './store';
-import { sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
+import { refusedSends, sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
 
 /** Images one submission (one job) may name; its messages go in batches of SEND_BATCH_MAX. */
 export const MAX_TASKS_PER_SUBMISSION = 1000;
@@ -123,10 +122,7 @@ export async function submitDistributed(deps: Clients, { steps, images, deadline
         ),
       )
     ).flat();
-    // A partial refusal is SQS failing, not the request: a 503 the client may retry.
-    if (failed.length) {
-      throw new DependencyUnavailableError('sqs', `sqs refused ${failed.length} of ${messages.length} messages; retry shortly`, new Error(`${failed[0].Code}: ${failed[0].Message ?? ''}`));
-    }
+    if (failed.length) throw refusedSends(failed, messages.length, 'messages');
   } catch (e) {
     // Nothing half-submitted: records without a message would stay pending forever, and a
     // message already sent finds no task and is acknowledged unprocessed.

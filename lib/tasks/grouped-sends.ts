@@ -7,14 +7,42 @@
  * submission goes alone, as before.
  */
 import { SendMessageBatchCommand, type BatchResultErrorEntry, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Clients } from '../core/clients';
+import { mapLimit } from '../core/concurrency';
+import { dependency } from '../core/dependencies';
 import { DependencyUnavailableError } from '../core/errors';
+import type { TaskMessage } from './store';
 
 /** SQS's limit on entries per SendMessageBatch. */
 export const SEND_BATCH_MAX = 10;
 
-/** Some entries refused: SQS failing, not the request (a 503 the caller may retry). */
-export function refusedSends(failed: BatchResultErrorEntry[], total: number, what: string): DependencyUnavailableError {
-  return new DependencyUnavailableError('sqs', `sqs refused ${failed.length} of ${total} ${what}; retry shortly`, new Error(`${failed[0].Code}: ${failed[0].Message ?? ''}`));
+/**
+ * Sends task messages to `queueUrl` in calls of up to SEND_BATCH_MAX, `concurrency` calls at
+ * a time, each grouped by its task. Some entries refused is SQS failing, not the request: a
+ * 503 the caller may retry, counting `what` was refused.
+ */
+export async function sendTaskMessages(
+  deps: Clients,
+  queueUrl: string,
+  messages: TaskMessage[],
+  { deduplicationId, concurrency, what }: { deduplicationId: (m: TaskMessage) => string; concurrency: number; what: string },
+): Promise<void> {
+  const chunks: TaskMessage[][] = [];
+  for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) chunks.push(messages.slice(i, i + SEND_BATCH_MAX));
+  const failed = (
+    await mapLimit(chunks, concurrency, (chunk) =>
+      dependency('sqs', () =>
+        sendGrouped(
+          deps.sqs,
+          queueUrl,
+          chunk.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m), MessageGroupId: m.task_id, MessageDeduplicationId: deduplicationId(m) })),
+        ),
+      ),
+    )
+  ).flat();
+  if (failed.length) {
+    throw new DependencyUnavailableError('sqs', `sqs refused ${failed.length} of ${messages.length} ${what}; retry shortly`, new Error(`${failed[0].Code}: ${failed[0].Message ?? ''}`));
+  }
 }
 
 interface Waiting {

@@ -8,11 +8,10 @@
  * have one fixed key.
  */
 import type { Clients } from '../core/clients';
-import { dependency } from '../core/dependencies';
 import { PROCESSED_PREFIX } from '../images/keys';
 import { listKeys } from '../images/retention';
 import { objectExists } from '../images/source';
-import { refusedSends, sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
+import { sendTaskMessages } from './grouped-sends';
 import { deadLetterQueueUrl } from './queues';
 import { allTaskIds, getTasks, messageOf, requeueTask, type TaskMessage, type TaskRecord } from './store';
 import { sendTaskAgain } from './submit';
@@ -22,9 +21,14 @@ const RECOVERY_BATCH = 200;
 /** The dead-letter queue's MessageRetentionPeriod (14 days, locally and on the aws stage). */
 const DEAD_LETTER_RETENTION_MS = 14 * 86_400_000;
 
+/** Finished at or after `since`; a record without a finish time counts as recent. */
+function finishedSince(task: TaskRecord, since: number): boolean {
+  return !(Date.parse(task.finished_at ?? '') < since);
+}
+
 /** Failures whose message SQS moved to the dead-letter queue (lib/tasks/outcomes.ts). */
 function wasDeadLettered(task: TaskRecord, keptSince: number): boolean {
-  return task.status === 'failed' && task.failure_type === 'worker_failure' && !(Date.parse(task.finished_at ?? '') < keptSince);
+  return task.status === 'failed' && task.failure_type === 'worker_failure' && finishedSince(task, keptSince);
 }
 
 /** Up to this many result keys are checked one HeadObject each; more, by listing processed/. */
@@ -50,13 +54,7 @@ async function restoreDeadLetters(deps: Clients, messages: TaskMessage[]): Promi
   if (messages.length === 0) return;
   const dlqUrl = await deadLetterQueueUrl(deps);
   const restoredAt = Date.now();
-  for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) {
-    const chunk = messages.slice(i, i + SEND_BATCH_MAX);
-    const failed = await dependency('sqs', () =>
-      sendGrouped(deps.sqs, dlqUrl, chunk.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m), MessageGroupId: m.task_id, MessageDeduplicationId: `${m.task_id}-restored-${restoredAt}` }))),
-    );
-    if (failed.length) throw refusedSends(failed, chunk.length, 'restored dead letters');
-  }
+  await sendTaskMessages(deps, dlqUrl, messages, { deduplicationId: (m) => `${m.task_id}-restored-${restoredAt}`, concurrency: 1, what: 'restored dead letters' });
 }
 
 /**
@@ -80,7 +78,7 @@ export async function recoverAfterEmulatorLoss(deps: Clients, resultsKeptMs = In
       if (task.status === 'pending' || task.status === 'processing') {
         await sendTaskAgain(deps, messageOf(task), 'recovered');
         resent++;
-      } else if (task.status === 'completed' && task.result_key && !(Date.parse(task.finished_at ?? '') < keptSince)) {
+      } else if (task.status === 'completed' && task.result_key && finishedSince(task, keptSince)) {
         completed.push(task);
       }
     }

@@ -23,7 +23,7 @@ import { routeFor, routeQueueUrl } from './dispatch';
 import { taskQueueUrl } from './queues';
 import { isMessageEtag } from './message';
 import { createTasks, deleteTasks, type TaskMessage } from './store';
-import { refusedSends, sendGrouped, SEND_BATCH_MAX } from './grouped-sends';
+import { sendTaskMessages } from './grouped-sends';
 
 /** Images one submission (one job) may name; its messages go in batches of SEND_BATCH_MAX. */
 export const MAX_TASKS_PER_SUBMISSION = 1000;
@@ -109,20 +109,7 @@ export async function submitDistributed(deps: Clients, { steps, images, deadline
   });
   await createTasks(deps, messages, { jobId: batchId, deadlineAt, notifyUrl });
   try {
-    const chunks: TaskMessage[][] = [];
-    for (let i = 0; i < messages.length; i += SEND_BATCH_MAX) chunks.push(messages.slice(i, i + SEND_BATCH_MAX));
-    const failed = (
-      await mapLimit(chunks, SUBMIT_CONCURRENCY, (chunk) =>
-        dependency('sqs', () =>
-          sendGrouped(
-            deps.sqs,
-            queueUrl,
-            chunk.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m), MessageGroupId: m.task_id, MessageDeduplicationId: m.task_id })),
-          ),
-        ),
-      )
-    ).flat();
-    if (failed.length) throw refusedSends(failed, messages.length, 'messages');
+    await sendTaskMessages(deps, queueUrl, messages, { deduplicationId: (m) => m.task_id, concurrency: SUBMIT_CONCURRENCY, what: 'messages' });
   } catch (e) {
     // Nothing half-submitted: records without a message would stay pending forever, and a
     // message already sent finds no task and is acknowledged unprocessed.
